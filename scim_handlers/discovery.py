@@ -1,0 +1,38 @@
+"""/scim/v2/ServiceProviderConfig, /ResourceTypes, /Schemas: public metadata, GET only (else 405)."""
+
+from __future__ import annotations
+
+from scim_handlers.http import Call, Reply, scim_base_url
+from scim_handlers.routing import ScimRoute, blueprint
+from shared.scim import discovery
+from shared.scim.errors import ScimError
+from shared.scim.listing import list_response
+
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _get_only(handler):  # type: ignore[no-untyped-def]
+    def guarded(call: Call) -> Reply:
+        if call.req.method.upper() != "GET":
+            raise ScimError(405, None, f"{call.req.method} is not supported on /{call.route}; use GET.", headers={"Allow": "GET"})
+        return handler(call)
+
+    return guarded
+
+
+def _base(call: Call) -> str:
+    return scim_base_url(call.req)
+
+
+def _listing(items: list[dict]) -> Reply:
+    return Reply(200, list_response(items, len(items), 1))
+
+
+ROUTES = [
+    ScimRoute("discovery_spc", "ServiceProviderConfig", ALL_METHODS, _get_only(lambda c: Reply(200, discovery.service_provider_config(_base(c)))), authenticated=False),
+    ScimRoute("discovery_resource_types", "ResourceTypes", ALL_METHODS, _get_only(lambda c: _listing(discovery.resource_types(_base(c)))), authenticated=False),
+    ScimRoute("discovery_resource_type", "ResourceTypes/{id}", ALL_METHODS, _get_only(lambda c: Reply(200, discovery.get_resource_type(_base(c), c.route_params["id"]))), authenticated=False),
+    ScimRoute("discovery_schemas", "Schemas", ALL_METHODS, _get_only(lambda c: _listing(discovery.schemas(_base(c)))), authenticated=False),
+    ScimRoute("discovery_schema", "Schemas/{id}", ALL_METHODS, _get_only(lambda c: Reply(200, discovery.get_schema(_base(c), c.route_params["id"]))), authenticated=False),
+]
+bp = blueprint(ROUTES)

@@ -1,0 +1,15 @@
+"""Timer triggers: the reconciliation tick (every 15 minutes by default; each tenant every 45)."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+bp = func.Blueprint()
+
+
+@bp.function_name("reconcile_tick")
+@bp.timer_trigger(arg_name="timer", schedule="%SCIM_RECONCILE_SCHEDULE%", run_on_startup=False, use_monitor=True)
+def reconcile_tick(timer: func.TimerRequest) -> None:
+    from shared import reconcile  # imported on first tick: keeps cold start of HTTP functions cheap
+
+    reconcile.run_timer()

@@ -1,0 +1,18 @@
+"""/scim/v2/Users"""
+
+from shared import users
+from shared.query import USERS
+from scim_handlers.resources import Service, routes
+from scim_handlers.routing import blueprint
+
+SERVICE = Service(
+    kind=USERS,
+    create=users.create_user,
+    get=lambda scope, user_id, with_groups: users.get_user(scope, user_id, with_groups=with_groups),
+    replace=users.replace_user,
+    patch=users.patch_user,
+    delete=users.delete_user,
+    related="groups",
+)
+ROUTES = routes("users", "Users", SERVICE)
+bp = blueprint(ROUTES)

@@ -1,0 +1,123 @@
+"""The admin operations, shaped as JSON-ready results; the admin HTTP API and the CLI both call these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import audit, employees, health, invitations, tenants
+from shared.config import Settings
+from shared.scim.errors import ScimError
+from shared.store.client import Storage
+
+
+class NotFound(LookupError):
+    pass
+
+
+def public_tenant_url() -> str:
+    return tenants.tenant_url(Settings.from_env().public_base_url)
+
+
+def _require_tenant(storage: Storage, tenant_id: str) -> None:
+    try:
+        tenants.get_entity(storage, tenant_id)
+    except tenants.TenantNotFound as exc:
+        raise NotFound(str(exc)) from exc
+
+
+def create_tenant(storage: Storage, name: str) -> dict[str, Any]:
+    view, token = tenants.create_tenant(storage, name)
+    return {**view, "tenantUrl": public_tenant_url(), "token": token}
+
+
+def list_tenants(storage: Storage) -> list[dict[str, Any]]:
+    return [{**t, "tenantUrl": public_tenant_url()} for t in tenants.list_tenants(storage)]
+
+
+def show_tenant(storage: Storage, tenant_id: str) -> dict[str, Any]:
+    _require_tenant(storage, tenant_id)
+    return {**tenants.get_tenant(storage, tenant_id), "tenantUrl": public_tenant_url(), "health": health.summary(storage, tenant_id)}
+
+
+def rotate_token(storage: Storage, tenant_id: str) -> dict[str, Any]:
+    _require_tenant(storage, tenant_id)
+    view, token = tenants.rotate_token(storage, tenant_id)
+    return {**view, "tenantUrl": public_tenant_url(), "token": token}
+
+
+def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, Any]:
+    _require_tenant(storage, tenant_id)
+    return tenants.set_enabled(storage, tenant_id, enabled)
+
+
+def settings(
+    storage: Storage, tenant_id: str, *, auto_invite: bool | None = None, retention_days: int | None = None
+) -> dict[str, Any]:
+    _require_tenant(storage, tenant_id)
+    return tenants.update_settings(storage, tenant_id, auto_invite=auto_invite, retention_days=retention_days)
+
+
+def tenant_health(storage: Storage, tenant_id: str) -> dict[str, Any]:
+    _require_tenant(storage, tenant_id)
+    view = tenants.get_tenant(storage, tenant_id)
+    return {"integrationEnabled": view["integrationEnabled"], "syncState": view["syncState"], **health.summary(storage, tenant_id)}
+
+
+def list_employees(
+    storage: Storage, tenant_id: str, *, status: str | None = None, limit: int = 100, continuation: str | None = None
+) -> dict[str, Any]:
+    _require_tenant(storage, tenant_id)
+    items, token = employees.list_employees(storage, tenant_id, status=status, limit=limit, continuation=continuation)
+    return {"employees": items, "continuation": token}
+
+
+def invite(storage: Storage, tenant_id: str, *, ids: list[str] | None = None, all_staged: bool = False) -> list[dict[str, Any]]:
+    _require_tenant(storage, tenant_id)
+    try:
+        return employees.invite_employees(storage, tenant_id, ids=ids, all_staged=all_staged)
+    except employees.EmployeeNotFound as exc:
+        raise NotFound(str(exc)) from exc
+
+
+def activate(storage: Storage, tenant_id: str, user_id: str) -> dict[str, Any]:
+    _require_tenant(storage, tenant_id)
+    try:
+        return employees.activate_employee(storage, tenant_id, user_id)
+    except employees.EmployeeNotFound as exc:
+        raise NotFound(str(exc)) from exc
+
+
+def delete_employee(storage: Storage, tenant_id: str, user_id: str) -> dict[str, Any]:
+    _require_tenant(storage, tenant_id)
+    try:
+        return employees.delete_employee(storage, tenant_id, user_id)
+    except employees.EmployeeNotFound as exc:
+        raise NotFound(str(exc)) from exc
+
+
+def audit_log(
+    storage: Storage,
+    tenant_id: str,
+    *,
+    limit: int = 100,
+    since: str | None = None,
+    until: str | None = None,
+    action: str | None = None,
+    target_id: str | None = None,
+    continuation: str | None = None,
+) -> dict[str, Any]:
+    _require_tenant(storage, tenant_id)
+    if not 1 <= limit <= 1000:
+        raise ScimError(400, "invalidValue", "limit must be between 1 and 1000.")
+    try:
+        events, token = audit.list_events(
+            storage, tenant_id, limit=limit, since=since, until=until, action=action, target_id=target_id, continuation=continuation
+        )
+    except ValueError as exc:
+        raise ScimError(400, "invalidValue", f"Bad audit query: {exc}") from exc
+    return {"events": events, "continuation": token}
+
+
+def outbox(storage: Storage, tenant_id: str) -> list[dict[str, Any]]:
+    _require_tenant(storage, tenant_id)
+    return invitations.list_outbox(storage, tenant_id)

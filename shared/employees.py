@@ -1,0 +1,122 @@
+"""Admin operations on employees: list, invite, activate, delete archived. Status rules live in
+shared.lifecycle; every operation writes its audit event in the same transaction as the change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import audit, invitations
+from shared.audit import ACTOR_ADMIN, Target
+from shared.lifecycle import STAGED, STATUSES, activate, check_deletable, invite
+from shared.resources import Scope
+from shared.scim.errors import ScimError
+from shared.membership import MemberWork, apply as apply_members
+from shared.store import keys
+from shared.store.client import Storage
+from shared.store.errors import EtagMismatch
+from shared.store.table import Entity, Op, etag_of
+
+
+class EmployeeNotFound(LookupError):
+    pass
+
+
+def view(row: Entity) -> dict[str, Any]:
+    return {
+        "id": row["RowKey"][len(keys.USER) :],
+        "employeeId": row.get("employeeId") or row["RowKey"][len(keys.USER) :],
+        "userName": row.get("userName"),
+        "displayName": row.get("displayName"),
+        "email": row.get("email"),
+        "status": row.get("status") or STAGED,
+        "scimActive": bool(row.get("active", True)) and not row.get("deleted"),
+        "scimDeleted": bool(row.get("deleted", False)),
+        "employeeSince": row.get("employeeSince"),
+        "invitedAt": row.get("invitedAt"),
+        "activatedAt": row.get("activatedAt"),
+        "archivedAt": row.get("archivedAt"),
+    }
+
+
+def list_employees(
+    storage: Storage, tenant_id: str, *, status: str | None = None, limit: int = 100, continuation: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Employees by SCIM id order; the continuation is the last id returned."""
+    if status is not None and status not in STATUSES:
+        raise ScimError(400, "invalidValue", f"Unknown status {status!r}; use one of {', '.join(STATUSES)}.")
+    if not 1 <= limit <= 1000:
+        raise ScimError(400, "invalidValue", "limit must be between 1 and 1000.")
+    low = keys.user_key(continuation) + "\x7f" if continuation else keys.USER
+    high = keys.USER[:-1] + chr(ord(keys.USER[-1]) + 1)
+    out: list[dict[str, Any]] = []
+    for row in storage.directory.query(tenant_id, low=low, high=high):
+        if status is None or (row.get("status") or STAGED) == status:
+            out.append(view(row))
+            if len(out) == limit:
+                return out, out[-1]["id"]
+    return out, None
+
+
+def _get(storage: Storage, tenant_id: str, user_id: str) -> Entity:
+    row = storage.directory.get(tenant_id, keys.user_key(user_id)) if keys.is_resource_id(user_id) else None
+    if row is None:
+        raise EmployeeNotFound(f"Employee {user_id!r} not found.")
+    return row
+
+
+def _transition(storage: Storage, tenant_id: str, row: Entity, updates: dict[str, Any], action: str, extra: list[Op]) -> Entity:
+    merged = {"PartitionKey": tenant_id, "RowKey": row["RowKey"], **updates}
+    target = Target("Employee", row["RowKey"][len(keys.USER) :], row.get("userName"))
+    ops = [Op("merge", merged, etag_of(row))] + extra
+    ops.append(Op("create", audit.event_entity(tenant_id, ACTOR_ADMIN, action, target, changed=sorted(updates))))
+    try:
+        storage.directory.transact(ops)
+    except EtagMismatch as exc:
+        raise ScimError(409, None, "The employee changed while this ran; retry.") from exc
+    return {**row, **updates}
+
+
+def invite_employees(
+    storage: Storage, tenant_id: str, *, ids: list[str] | None = None, all_staged: bool = False, actor: str = ACTOR_ADMIN
+) -> list[dict[str, Any]]:
+    """Invite chosen employees (or every staged one): status `invited`, an outbox row, then delivery."""
+    if all_staged:
+        rows = [r for r in storage.directory.query(tenant_id, prefix=keys.USER) if (r.get("status") or STAGED) == STAGED]
+    elif ids:
+        rows = [_get(storage, tenant_id, i) for i in ids]
+        for row in rows:
+            invite(row)  # validate all before changing any
+    else:
+        raise ScimError(400, "invalidValue", "Name employees to invite (ids) or choose all staged employees.")
+    results = []
+    scope = Scope(storage=storage, tenant_id=tenant_id, base_url="", actor=actor)
+    for row in rows:
+        outbox = invitations.queue_ops(scope, {**row, "employeeId": row.get("employeeId") or row["RowKey"][len(keys.USER) :]})
+        updated = _transition(storage, tenant_id, row, invite(row), "employee.invite", outbox)
+        state = invitations.deliver(storage, tenant_id, outbox[0].entity)
+        results.append({**view(updated), "invitation": state})
+    return results
+
+
+def activate_employee(storage: Storage, tenant_id: str, user_id: str) -> dict[str, Any]:
+    row = _get(storage, tenant_id, user_id)
+    return view(_transition(storage, tenant_id, row, activate(row), "employee.activate", []))
+
+
+def delete_employee(storage: Storage, tenant_id: str, user_id: str) -> dict[str, Any]:
+    """Delete an archived employee for good, with whatever SCIM still holds of it."""
+    row = _get(storage, tenant_id, user_id)
+    check_deletable(row)
+    ops = [Op("delete", {"PartitionKey": tenant_id, "RowKey": row["RowKey"]}, etag_of(row))]
+    index = storage.directory.get(tenant_id, keys.username_key(row["userName"]))
+    if index is not None and index.get("ref") == user_id:
+        ops.append(Op("delete", {"PartitionKey": tenant_id, "RowKey": index["RowKey"]}, etag_of(index)))
+    if row.get("externalId") is not None and not row.get("deleted"):
+        ops.append(Op("delete", {"PartitionKey": tenant_id, "RowKey": keys.external_id_key(keys.USER_EXTERNAL_ID_INDEX, row["externalId"], user_id)}))
+    target = Target("Employee", user_id, row.get("userName"))
+    ops.append(Op("create", audit.event_entity(tenant_id, ACTOR_ADMIN, "employee.delete", target)))
+    try:
+        apply_members(storage, tenant_id, ops, MemberWork(purge_user=user_id))
+    except EtagMismatch as exc:
+        raise ScimError(409, None, "The employee changed while this ran; retry.") from exc
+    return {**view(row), "deleted": True}

@@ -1,0 +1,233 @@
+"""SCIM Groups: security groups whose members are users of the same tenant (no nesting).
+
+Rows: `G:<id>` (document without members), `IG:<displayName>` (unique, case-insensitive),
+`IXG:<externalId>:<id>`, and the membership rows of shared.membership. Member changes never read or
+write a member list: they cost point reads for the members named plus O(k/49) transactions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import audit, clock
+from shared.audit import Target
+from shared.membership import MemberWork, apply as apply_members, group_member_ids
+from shared.resources import Scope, check_if_match, meta, new_id, not_found
+from shared.scim.errors import ScimError
+from shared.scim.normalize import clean_resource
+from shared.scim.patch import MemberChanges, apply_patch
+from shared.scim.schema import GROUP_SCHEMA
+from shared.store import keys
+from shared.store.errors import AlreadyExists, EtagMismatch
+from shared.store.parallel import map_parallel
+from shared.store.rows import get_document, put_document
+from shared.store.table import Entity, Op, etag_of, with_etag
+
+SCHEMA = GROUP_SCHEMA
+MAX_MEMBER_CHANGES = 10_000  # per request: keeps a request's journal within one entity
+_RETRIES = 3
+
+
+def group_id_of(entity: Entity) -> str:
+    return entity["RowKey"][len(keys.GROUP) :]
+
+
+def member_entry(scope: Scope, user_id: str) -> dict[str, Any]:
+    return {"value": user_id, "$ref": f"{scope.base_url}/Users/{user_id}", "type": "User"}
+
+
+def to_resource(scope: Scope, entity: Entity, member_ids: list[str] | None) -> dict[str, Any]:
+    doc = get_document(entity)
+    group_id = group_id_of(entity)
+    resource: dict[str, Any] = {"schemas": [SCHEMA.core], "id": group_id}
+    resource.update({k: v for k, v in doc.items() if k != "schemas"})
+    if member_ids is not None:
+        resource["members"] = [member_entry(scope, u) for u in member_ids]
+    resource["meta"] = meta(scope, SCHEMA, entity, group_id)
+    return resource
+
+
+def _row(scope: Scope, group_id: str, doc: dict[str, Any], base: dict[str, Any]) -> Entity:
+    entity: Entity = {
+        "created": base.get("created") or clock.iso(),
+        "PartitionKey": scope.tenant_id,
+        "RowKey": keys.group_key(group_id),
+        "displayName": doc["displayName"],
+        "externalId": doc.get("externalId"),
+        "lastModified": clock.iso(),
+    }
+    put_document(entity, {k: v for k, v in doc.items() if k not in ("id", "meta", "members")})
+    return {k: v for k, v in entity.items() if v is not None}
+
+
+def _index_ops(scope: Scope, group_id: str, old: Entity | None, new: Entity) -> list[Op]:
+    pk = scope.tenant_id
+    ops: list[Op] = []
+    old_name = old.get("displayName") if old else None
+    if old_name is None or old_name.casefold() != new["displayName"].casefold():
+        if old_name is not None:
+            ops.append(Op("delete", {"PartitionKey": pk, "RowKey": keys.displayname_key(old_name)}))
+        ops.append(Op("create", {"PartitionKey": pk, "RowKey": keys.displayname_key(new["displayName"]), "ref": group_id}))
+    old_ext = old.get("externalId") if old else None
+    if old_ext != new.get("externalId"):
+        if old_ext is not None:
+            ops.append(Op("delete", {"PartitionKey": pk, "RowKey": keys.external_id_key(keys.GROUP_EXTERNAL_ID_INDEX, old_ext, group_id)}))
+        if new.get("externalId") is not None:
+            ops.append(Op("create", {"PartitionKey": pk, "RowKey": keys.external_id_key(keys.GROUP_EXTERNAL_ID_INDEX, new["externalId"], group_id)}))
+    return ops
+
+
+def _uniqueness(display_name: str) -> ScimError:
+    return ScimError(409, "uniqueness", f"A group named {display_name!r} already exists in this tenant.")
+
+
+def _member_ids(values: list[dict[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for entry in values:
+        seen.setdefault(entry["value"], None)
+    if len(seen) > MAX_MEMBER_CHANGES:
+        raise ScimError(400, "invalidValue", f"At most {MAX_MEMBER_CHANGES} member changes per request.")
+    return list(seen)
+
+
+def _require_users(scope: Scope, user_ids: list[str]) -> None:
+    """Every member must be a live user of this tenant; a group as member means nesting."""
+    pk = scope.tenant_id
+    directory = scope.storage.directory
+
+    def is_user(user_id: str) -> bool:
+        row = directory.get(pk, keys.user_key(user_id)) if keys.is_resource_id(user_id) else None
+        return row is not None and not row.get("deleted")
+
+    missing = [u for u, ok in zip(user_ids, map_parallel(is_user, user_ids)) if not ok]
+    if not missing:
+        return
+    nested = [m for m in missing if keys.is_resource_id(m) and directory.get(pk, keys.group_key(m)) is not None]
+    if nested:
+        raise ScimError(400, "invalidValue", f"Group {nested[0]} cannot be a member: nested groups are not supported, members must be users.")
+    raise ScimError(400, "invalidValue", f"Member {missing[0]!r} is not a user of this tenant.")
+
+
+def _existing_members(scope: Scope, group_id: str, user_ids: list[str]) -> set[str]:
+    pk = scope.tenant_id
+
+    def is_member(user_id: str) -> bool:
+        return keys.is_resource_id(user_id) and scope.storage.directory.get(pk, keys.member_key(group_id, user_id)) is not None
+
+    return {u for u, present in zip(user_ids, map_parallel(is_member, user_ids)) if present}
+
+
+def _member_work(scope: Scope, group_id: str, changes: MemberChanges | None) -> MemberWork:
+    work = MemberWork(group_id=group_id)
+    if changes is None:
+        return work
+    adds = _member_ids(changes.add)
+    if changes.replace_all:
+        current = group_member_ids(scope.storage, scope.tenant_id, group_id)
+        present = set(current)
+        work.add = [u for u in adds if u not in present]
+        keep = set(adds)
+        work.remove = [u for u in current if u not in keep]
+    else:
+        removes = [u for u in changes.remove if u not in set(adds)]
+        if len(removes) + len(adds) > MAX_MEMBER_CHANGES:
+            raise ScimError(400, "invalidValue", f"At most {MAX_MEMBER_CHANGES} member changes per request.")
+        present = _existing_members(scope, group_id, adds + removes)
+        work.add = [u for u in adds if u not in present]  # re-adding a member is a silent success
+        work.remove = [u for u in removes if u in present]
+    _require_users(scope, work.add)
+    return work
+
+
+def create_group(scope: Scope, body: Any) -> dict[str, Any]:
+    doc = clean_resource(body, SCHEMA)
+    member_values = doc.pop("members", [])
+    group_id = new_id()
+    work = MemberWork(group_id=group_id, add=_member_ids(member_values))
+    _require_users(scope, work.add)
+    entity = _row(scope, group_id, doc, {})
+    ops = [Op("create", entity)] + _index_ops(scope, group_id, None, entity)
+    changed = sorted(k for k in doc if k != "schemas") + (["members"] if work.add else [])
+    ops.append(Op("create", audit.event_entity(scope.tenant_id, scope.actor, "group.create", Target("Group", group_id, doc["displayName"]), changed=changed, details={"added": len(work.add)} if work.add else None)))
+    try:
+        etags = apply_members(scope.storage, scope.tenant_id, ops, work)
+    except AlreadyExists as exc:
+        raise _uniqueness(doc["displayName"]) from exc
+    return to_resource(scope, with_etag(entity, etags[0]), work.add)
+
+
+def get_entity(scope: Scope, group_id: str) -> Entity:
+    entity = scope.storage.directory.get(scope.tenant_id, keys.group_key(group_id)) if keys.is_resource_id(group_id) else None
+    if entity is None:
+        raise not_found(SCHEMA, group_id)
+    return entity
+
+
+def get_group(scope: Scope, group_id: str, *, with_members: bool = True) -> dict[str, Any]:
+    entity = get_entity(scope, group_id)
+    members = group_member_ids(scope.storage, scope.tenant_id, group_id) if with_members else None
+    return to_resource(scope, entity, members)
+
+
+def _document(entity: Entity) -> dict[str, Any]:
+    return get_document(entity)
+
+
+def _update(scope: Scope, group_id: str, if_match: str | None, change: Any) -> Entity:
+    for attempt in range(_RETRIES):
+        entity = get_entity(scope, group_id)
+        check_if_match(if_match, entity)
+        old_doc = _document(entity)
+        new_doc, changes = change(old_doc)
+        work = _member_work(scope, group_id, changes)
+        changed = [k for k in sorted(set(old_doc) | set(new_doc)) if k != "schemas" and old_doc.get(k) != new_doc.get(k)]
+        if work.add or work.remove:
+            changed.append("members")
+        if not changed:
+            return entity
+        new_entity = _row(scope, group_id, new_doc, entity)
+        ops = [Op("update", new_entity, etag_of(entity))] + _index_ops(scope, group_id, entity, new_entity)
+        details = {"added": len(work.add), "removed": len(work.remove)} if (work.add or work.remove) else None
+        ops.append(Op("create", audit.event_entity(scope.tenant_id, scope.actor, "group.update", Target("Group", group_id, new_doc["displayName"]), changed=changed, details=details)))
+        try:
+            etags = apply_members(scope.storage, scope.tenant_id, ops, work)
+        except AlreadyExists as exc:
+            raise _uniqueness(new_doc["displayName"]) from exc
+        except EtagMismatch:
+            if if_match or attempt == _RETRIES - 1:
+                raise ScimError(412 if if_match else 409, None, "The group was modified concurrently; retry the request.")
+            continue
+        return with_etag(new_entity, etags[0])
+    raise AssertionError("unreachable")
+
+
+def patch_group(scope: Scope, group_id: str, body: Any, if_match: str | None = None) -> Entity:
+    """Returns the updated row; the caller decides whether to render a body (members are not loaded)."""
+
+    def change(doc: dict[str, Any]) -> tuple[dict[str, Any], MemberChanges | None]:
+        result = apply_patch(doc, body, SCHEMA)
+        return result.resource, result.members
+
+    return _update(scope, group_id, if_match, change)
+
+
+def replace_group(scope: Scope, group_id: str, body: Any, if_match: str | None = None) -> Entity:
+    new_doc = clean_resource(body, SCHEMA)
+    members = new_doc.pop("members", [])
+    return _update(scope, group_id, if_match, lambda _old: (new_doc, MemberChanges(replace_all=True, add=members)))
+
+
+def delete_group(scope: Scope, group_id: str, if_match: str | None = None) -> None:
+    """The group disappears at once; its membership rows follow in chunks (members themselves stay)."""
+    entity = get_entity(scope, group_id)
+    check_if_match(if_match, entity)
+    pk = scope.tenant_id
+    ops = [Op("delete", {"PartitionKey": pk, "RowKey": entity["RowKey"]}, etag_of(entity))]
+    ops.append(Op("delete", {"PartitionKey": pk, "RowKey": keys.displayname_key(entity["displayName"])}))
+    if entity.get("externalId") is not None:
+        ops.append(Op("delete", {"PartitionKey": pk, "RowKey": keys.external_id_key(keys.GROUP_EXTERNAL_ID_INDEX, entity["externalId"], group_id)}))
+    ops.append(Op("create", audit.event_entity(pk, scope.actor, "group.delete", Target("Group", group_id, entity["displayName"]))))
+    try:
+        apply_members(scope.storage, pk, ops, MemberWork(purge_group=group_id))
+    except EtagMismatch as exc:
+        raise ScimError(412 if if_match else 409, None, "The group was modified concurrently; retry the request.") from exc

@@ -1,0 +1,65 @@
+"""What every SCIM resource service shares: the request scope, ids, meta and versions."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from shared.audit import ACTOR_SCIM
+from shared.scim.errors import ScimError
+from shared.scim.schema import ResourceSchema
+from shared.store.client import Storage
+from shared.store.table import Entity, etag_of
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One tenant's view of the directory: every storage access goes through its tenant id."""
+
+    storage: Storage
+    tenant_id: str
+    base_url: str  # SCIM base URL, e.g. https://host/scim/v2
+    auto_invite: bool = False
+    actor: str = ACTOR_SCIM
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def version_of(entity: Entity) -> str:
+    """meta.version: a weak ETag derived from the row's storage ETag (opaque, quote-free)."""
+    etag = etag_of(entity) or ""
+    return 'W/"' + hashlib.sha256(etag.encode()).hexdigest()[:20] + '"'
+
+
+def location(scope: Scope, schema: ResourceSchema, resource_id: str) -> str:
+    return f"{scope.base_url}{schema.endpoint}/{resource_id}"
+
+
+def meta(scope: Scope, schema: ResourceSchema, entity: Entity, resource_id: str) -> dict[str, Any]:
+    return {
+        "resourceType": schema.resource_type,
+        "created": entity["created"],
+        "lastModified": entity["lastModified"],
+        "location": location(scope, schema, resource_id),
+        "version": version_of(entity),
+    }
+
+
+def check_if_match(if_match: str | None, entity: Entity) -> None:
+    """RFC 7644 §3.14: a stale If-Match fails with 412; no If-Match means no precondition."""
+    if not if_match:
+        return
+    wanted = {tag.strip() for tag in if_match.split(",")}
+    current = version_of(entity)
+    strong = current[2:]
+    if "*" in wanted or current in wanted or strong in wanted:
+        return
+    raise ScimError(412, None, f"The resource has changed: its current version is {current}.")
+
+
+def not_found(schema: ResourceSchema, resource_id: str) -> ScimError:
+    return ScimError(404, None, f"{schema.resource_type} {resource_id} not found")

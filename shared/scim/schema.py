@@ -1,0 +1,222 @@
+"""The resource schemas we implement, as plain attribute definitions.
+
+The definitions come from scim2-models' RFC 7643 models (User, EnterpriseUser, Group), adjusted to what
+this service really stores and what Microsoft's validators expect; everything else in the protocol layer
+(filters, PATCH, projection, sorting, discovery) resolves attribute names through here, case-insensitively.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cache
+from typing import Any
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+EMPLOYEE = "urn:ietf:params:scim:schemas:extension:employee:2.0:User"
+
+# Attributes we keep but do not advertise: Microsoft's validator rejects schemas that advertise
+# emails.display / emails.primary, and nobody provisions entitlements or certificates through Entra.
+_UNADVERTISED = {("emails", "display"), ("emails", "primary"), (None, "entitlements"), (None, "x509Certificates")}
+_DROPPED = {"password"}  # never stored, so never advertised
+# What a $ref may point to here: members and managers are users of the same tenant, never groups.
+_REFERENCE_TYPES = {("members", "$ref"): ("User",), ("manager", "$ref"): ("User",), ("groups", "$ref"): ("Group",)}
+_CANONICAL_TYPES = {
+    "roles": ("WindowsAzureActiveDirectoryRole",),
+    "entitlements": ("default",),
+    "x509Certificates": ("default",),
+    "members": ("User",),
+}
+
+
+@dataclass(frozen=True)
+class AttrDef:
+    name: str
+    type: str
+    multi_valued: bool = False
+    case_exact: bool = False
+    mutability: str = "readWrite"
+    returned: str = "default"
+    uniqueness: str = "none"
+    required: bool = False
+    schema: str = ""
+    sub_attributes: tuple["AttrDef", ...] = ()
+    canonical_values: tuple[str, ...] = ()
+    description: str = ""
+    advertised: bool = True
+    reference_types: tuple[str, ...] = ()
+
+    def sub(self, name: str) -> "AttrDef | None":
+        lowered = name.lower()
+        return next((s for s in self.sub_attributes if s.name.lower() == lowered), None)
+
+    @property
+    def read_only(self) -> bool:
+        return self.mutability == "readOnly"
+
+    def to_document(self) -> dict[str, Any]:
+        """RFC 7643 §7 attribute definition, nulls omitted."""
+        doc: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "multiValued": self.multi_valued,
+            "description": self.description or self.name,
+            "required": self.required,
+            "caseExact": self.case_exact,
+            "mutability": self.mutability,
+            "returned": self.returned,
+            "uniqueness": self.uniqueness,
+        }
+        if self.canonical_values:
+            doc["canonicalValues"] = list(self.canonical_values)
+        if self.type == "reference":
+            doc["referenceTypes"] = list(self.reference_types or ("external",))
+        subs = [s.to_document() for s in self.sub_attributes if s.advertised]
+        if subs:
+            doc["subAttributes"] = subs
+        return doc
+
+
+def _from_document(doc: dict[str, Any], schema: str, parent: str | None = None) -> AttrDef:
+    name = doc["name"]
+    subs = tuple(_from_document(s, schema, name) for s in doc.get("subAttributes", []))
+    canonical = tuple(doc.get("canonicalValues") or ())
+    if name == "type" and parent in _CANONICAL_TYPES:
+        canonical = _CANONICAL_TYPES[parent]
+    references = _REFERENCE_TYPES.get((parent, name), tuple(doc.get("referenceTypes") or ()))
+    return AttrDef(
+        name=name,
+        type=doc["type"],
+        multi_valued=bool(doc.get("multiValued")),
+        case_exact=bool(doc.get("caseExact")),
+        mutability=doc.get("mutability", "readWrite"),
+        returned=doc.get("returned", "default"),
+        uniqueness=doc.get("uniqueness", "none"),
+        required=bool(doc.get("required")),
+        schema=schema,
+        sub_attributes=subs,
+        canonical_values=canonical,
+        description=(doc.get("description") or "").replace("\n", " "),
+        advertised=(parent, name) not in _UNADVERTISED,
+        reference_types=references,
+    )
+
+
+def _library_attributes(model: Any, schema: str) -> tuple[AttrDef, ...]:
+    doc = model.to_schema().model_dump(mode="json", exclude_none=True)
+    return tuple(_from_document(a, schema) for a in doc["attributes"] if a["name"] not in _DROPPED)
+
+
+def _adjust(attrs: tuple[AttrDef, ...], schema: str) -> tuple[AttrDef, ...]:
+    out = []
+    for attr in attrs:
+        if schema == GROUP and attr.name == "displayName":
+            attr = replace(attr, required=True, uniqueness="server")
+        if schema == GROUP and attr.name == "members":
+            # Members are added and removed by value; a member's own attributes are never edited.
+            attr = replace(attr, sub_attributes=tuple(s for s in attr.sub_attributes if s.name != "display"))
+        if schema == USER and attr.name == "userName":
+            attr = replace(attr, required=True, uniqueness="server")
+        out.append(attr)
+    return tuple(out)
+
+
+_COMMON = (
+    AttrDef("id", "string", case_exact=True, mutability="readOnly", returned="always", uniqueness="server", description="Unique identifier issued by the service provider."),
+    AttrDef("externalId", "string", case_exact=True, description="Identifier of the resource as defined by the provisioning client."),
+    AttrDef(
+        "meta",
+        "complex",
+        mutability="readOnly",
+        description="Resource metadata.",
+        sub_attributes=(
+            AttrDef("resourceType", "string", case_exact=True, mutability="readOnly"),
+            AttrDef("created", "dateTime", mutability="readOnly"),
+            AttrDef("lastModified", "dateTime", mutability="readOnly"),
+            AttrDef("location", "reference", case_exact=True, mutability="readOnly"),
+            AttrDef("version", "string", case_exact=True, mutability="readOnly"),
+        ),
+    ),
+)
+
+_EMPLOYEE_ATTRIBUTES = (
+    AttrDef(
+        "status",
+        "string",
+        mutability="readOnly",
+        schema=EMPLOYEE,
+        canonical_values=("staged", "invited", "active", "archived"),
+        description="Employee status in the product: staged, invited, active or archived. Managed by the service.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class SchemaDef:
+    id: str
+    name: str
+    description: str
+    attributes: tuple[AttrDef, ...]
+
+
+@cache
+def schema_defs() -> dict[str, SchemaDef]:
+    from scim2_models import EnterpriseUser, Group, User  # heavy import, paid once on first use
+
+    return {
+        USER: SchemaDef(USER, "User", "User Account", _adjust(_library_attributes(User, USER), USER)),
+        ENTERPRISE_USER: SchemaDef(ENTERPRISE_USER, "EnterpriseUser", "Enterprise User", _library_attributes(EnterpriseUser, ENTERPRISE_USER)),
+        EMPLOYEE: SchemaDef(EMPLOYEE, "Employee", "Employee lifecycle in the product (read-only)", _EMPLOYEE_ATTRIBUTES),
+        GROUP: SchemaDef(GROUP, "Group", "Group", _adjust(_library_attributes(Group, GROUP), GROUP)),
+    }
+
+
+@dataclass(frozen=True)
+class ResourceSchema:
+    resource_type: str
+    endpoint: str
+    core: str
+    extensions: tuple[str, ...] = field(default_factory=tuple)
+
+    def _attributes(self, uri: str) -> tuple[AttrDef, ...]:
+        return schema_defs()[uri].attributes
+
+    def extension_key(self, uri: str) -> str | None:
+        lowered = uri.lower()
+        return next((e for e in self.extensions if e.lower() == lowered), None)
+
+    def is_core(self, uri: str) -> bool:
+        return uri.lower() == self.core.lower()
+
+    def attribute(self, name: str, uri: str | None = None) -> AttrDef | None:
+        lowered = name.lower()
+
+        def find(attrs: tuple[AttrDef, ...]) -> AttrDef | None:
+            return next((a for a in attrs if a.name.lower() == lowered), None)
+
+        if uri is not None:
+            if self.is_core(uri):
+                return find(self._attributes(self.core)) or find(_COMMON)
+            extension = self.extension_key(uri)
+            return find(self._attributes(extension)) if extension else None
+        found = find(self._attributes(self.core)) or find(_COMMON)
+        if found is not None:
+            return found
+        for extension in self.extensions:
+            found = find(self._attributes(extension))
+            if found is not None:
+                return found
+        return None
+
+    def all_attributes(self) -> tuple[AttrDef, ...]:
+        """Core and common attributes (extension attributes live under their URN key)."""
+        return self._attributes(self.core) + _COMMON
+
+
+USER_SCHEMA = ResourceSchema("User", "/Users", USER, (ENTERPRISE_USER, EMPLOYEE))
+GROUP_SCHEMA = ResourceSchema("Group", "/Groups", GROUP, ())
+
+
+def for_type(resource_type: str) -> ResourceSchema:
+    return {"user": USER_SCHEMA, "group": GROUP_SCHEMA}[resource_type.lower()]

@@ -1,0 +1,240 @@
+"""SCIM Users over the tenant's directory partition, with the employee lifecycle riding on each row.
+
+Rows: `U:<id>` (document + employee fields; a SCIM-deleted user stays as an archived tombstone),
+`IU:<userName>` (unique, case-insensitive; points at the live user or at the tombstone it replaced),
+`IXU:<externalId>:<id>` (externalId lookups; not unique).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared import audit, clock, invitations, lifecycle
+from shared.audit import Target
+from shared.membership import MemberWork, apply as apply_members, user_group_ids
+from shared.resources import Scope, check_if_match, meta, new_id, not_found
+from shared.scim.errors import ScimError
+from shared.scim.normalize import clean_resource
+from shared.scim.patch import apply_patch
+from shared.scim.schema import EMPLOYEE, ENTERPRISE_USER, USER_SCHEMA
+from shared.store import keys
+from shared.store.errors import AlreadyExists, EtagMismatch
+from shared.store.rows import get_document, put_document
+from shared.store.table import Entity, Op, etag_of, with_etag
+
+SCHEMA = USER_SCHEMA
+_RETRIES = 3
+
+
+def is_live(entity: Entity | None) -> bool:
+    return entity is not None and not entity.get("deleted")
+
+
+def user_id_of(entity: Entity) -> str:
+    return entity["RowKey"][len(keys.USER) :]
+
+
+def to_resource(scope: Scope, entity: Entity, *, group_ids: list[str] | None = None) -> dict[str, Any]:
+    doc = get_document(entity)
+    user_id = user_id_of(entity)
+    schemas = [s for s in doc.pop("schemas", [SCHEMA.core]) if s != EMPLOYEE] + [EMPLOYEE]
+    resource: dict[str, Any] = {"schemas": schemas, "id": user_id, **doc}
+    resource[EMPLOYEE] = {"status": entity.get("status") or lifecycle.STAGED}
+    if group_ids is not None:
+        resource["groups"] = [
+            {"value": g, "$ref": f"{scope.base_url}/Groups/{g}", "type": "direct"} for g in group_ids
+        ]
+    resource["meta"] = meta(scope, SCHEMA, entity, user_id)
+    return resource
+
+
+def _document(resource: dict[str, Any]) -> dict[str, Any]:
+    """What is stored: the client-owned attributes (id, meta, groups and our extension are derived)."""
+    return {k: v for k, v in resource.items() if k not in ("id", "meta", "groups", EMPLOYEE)}
+
+
+def _primary_email(doc: dict[str, Any]) -> str | None:
+    emails = doc.get("emails") or []
+    chosen = next((e for e in emails if e.get("primary")), None) or next(
+        (e for e in emails if e.get("type") == "work"), None
+    ) or (emails[0] if emails else None)
+    return chosen.get("value") if chosen else None
+
+
+def _row(scope: Scope, user_id: str, doc: dict[str, Any], base: dict[str, Any]) -> Entity:
+    """The complete user row (rows are always written whole, so None means absent)."""
+    entity: Entity = {
+        **{k: v for k, v in base.items() if k not in ("PartitionKey", "RowKey") and not k.startswith("doc")},
+        "PartitionKey": scope.tenant_id,
+        "RowKey": keys.user_key(user_id),
+        "userName": doc["userName"],
+        "externalId": doc.get("externalId"),
+        "displayName": doc.get("displayName"),
+        "email": _primary_email(doc),
+        "active": doc.get("active", True) is not False,
+        "lastModified": clock.iso(),
+    }
+    put_document(entity, doc)
+    return {k: v for k, v in entity.items() if v is not None}
+
+
+def _index_ops(scope: Scope, user_id: str, old: Entity | None, new: Entity) -> list[Op]:
+    ops: list[Op] = []
+    pk = scope.tenant_id
+    old_name = old.get("userName") if old else None
+    if old_name is None or old_name.casefold() != new["userName"].casefold():
+        if old_name is not None:
+            ops.append(Op("delete", {"PartitionKey": pk, "RowKey": keys.username_key(old_name)}))
+        ops.append(Op("create", {"PartitionKey": pk, "RowKey": keys.username_key(new["userName"]), "ref": user_id}))
+    elif old_name != new["userName"]:
+        pass  # same key (case-insensitive), nothing to move
+    old_ext = old.get("externalId") if old else None
+    if old_ext != new.get("externalId"):
+        if old_ext is not None:
+            ops.append(Op("delete", {"PartitionKey": pk, "RowKey": keys.external_id_key(keys.USER_EXTERNAL_ID_INDEX, old_ext, user_id)}))
+        if new.get("externalId") is not None:
+            ops.append(Op("create", {"PartitionKey": pk, "RowKey": keys.external_id_key(keys.USER_EXTERNAL_ID_INDEX, new["externalId"], user_id)}))
+    return ops
+
+
+def _changed(old_doc: dict[str, Any], new_doc: dict[str, Any]) -> list[str]:
+    names = []
+    for key in sorted(set(old_doc) | set(new_doc)):
+        if key == "schemas" or old_doc.get(key) == new_doc.get(key):
+            continue
+        if key == ENTERPRISE_USER:
+            old_ext, new_ext = old_doc.get(key) or {}, new_doc.get(key) or {}
+            names += [f"{key}:{k}" for k in sorted(set(old_ext) | set(new_ext)) if old_ext.get(k) != new_ext.get(k)]
+        else:
+            names.append(key)
+    return names
+
+
+def _uniqueness(user_name: str) -> ScimError:
+    return ScimError(409, "uniqueness", f"userName {user_name!r} is already taken in this tenant.")
+
+
+def _submit(scope: Scope, ops: list[Op], user_name: str) -> list[str | None]:
+    try:
+        return scope.storage.directory.transact(ops)
+    except AlreadyExists as exc:
+        raise _uniqueness(user_name) from exc
+
+
+def create_user(scope: Scope, body: Any) -> dict[str, Any]:
+    doc = clean_resource(body, SCHEMA)
+    user_name = doc["userName"]
+    pk = scope.tenant_id
+    directory = scope.storage.directory
+    index = directory.get(pk, keys.username_key(user_name))
+    previous: Entity | None = None
+    if index is not None:
+        previous = directory.get(pk, keys.user_key(index["ref"]))
+        if is_live(previous):
+            raise _uniqueness(user_name)
+    user_id = new_id()
+    now = clock.iso()
+    fields = lifecycle.initial(scope.auto_invite, doc.get("active", True) is not False, previous)
+    fields.setdefault("employeeId", None)
+    fields["employeeId"] = fields["employeeId"] or user_id
+    entity = _row(scope, user_id, doc, {**fields, "created": now})
+    ops = [Op("create", entity)]
+    index_row = {"PartitionKey": pk, "RowKey": keys.username_key(user_name), "ref": user_id}
+    if index is not None:
+        ops.append(Op("update", index_row, etag_of(index)))
+        if previous is not None:
+            ops.append(Op("delete", {"PartitionKey": pk, "RowKey": previous["RowKey"]}, etag_of(previous)))
+    else:
+        ops.append(Op("create", index_row))
+    ops += [op for op in _index_ops(scope, user_id, None, entity) if not op.entity["RowKey"].startswith(keys.USERNAME_INDEX)]
+    action = "user.restore" if previous is not None else "user.create"
+    ops.append(Op("create", audit.event_entity(pk, scope.actor, action, Target("User", user_id, user_name), changed=_changed({}, doc))))
+    if entity.get("status") == lifecycle.INVITED and not (previous and previous.get("invitedAt")):
+        ops += invitations.queue_ops(scope, entity)
+    try:
+        etags = _submit(scope, ops, user_name)
+    except EtagMismatch as exc:
+        raise _uniqueness(user_name) from exc  # a concurrent create took or restored this userName first
+    return to_resource(scope, with_etag(entity, etags[0]))
+
+
+def get_entity(scope: Scope, user_id: str) -> Entity:
+    entity = scope.storage.directory.get(scope.tenant_id, keys.user_key(user_id)) if keys.is_resource_id(user_id) else None
+    if not is_live(entity):
+        raise not_found(SCHEMA, user_id)
+    return entity  # type: ignore[return-value]
+
+
+def get_user(scope: Scope, user_id: str, *, with_groups: bool = False) -> dict[str, Any]:
+    entity = get_entity(scope, user_id)
+    groups = user_group_ids(scope.storage, scope.tenant_id, user_id) if with_groups else None
+    return to_resource(scope, entity, group_ids=groups)
+
+
+def _update(scope: Scope, user_id: str, if_match: str | None, change: Any) -> dict[str, Any]:
+    """Read-modify-write with the row ETag; a lost race re-reads and re-applies (bounded)."""
+    for attempt in range(_RETRIES):
+        entity = get_entity(scope, user_id)
+        check_if_match(if_match, entity)
+        old_doc = _document(to_resource(scope, entity))
+        new_doc = change(old_doc)
+        changed = _changed(old_doc, new_doc)
+        if not changed:
+            return to_resource(scope, entity)
+        status_change = lifecycle.on_active(entity, new_doc.get("active", True) is not False)
+        new_entity = _row(scope, user_id, new_doc, {**entity, **status_change})
+        ops = [Op("update", new_entity, etag_of(entity))] + _index_ops(scope, user_id, entity, new_entity)
+        action = "user.update"
+        if status_change:
+            action = "user.disable" if status_change.get("status") == lifecycle.ARCHIVED else "user.enable"
+        ops.append(Op("create", audit.event_entity(scope.tenant_id, scope.actor, action, Target("User", user_id, new_doc["userName"]), changed=changed)))
+        try:
+            etags = _submit_rename(scope, ops, new_doc["userName"])
+        except EtagMismatch:
+            if if_match or attempt == _RETRIES - 1:
+                raise ScimError(412 if if_match else 409, None, "The user was modified concurrently; retry the request.")
+            continue
+        return to_resource(scope, with_etag(new_entity, etags[0]))
+    raise AssertionError("unreachable")
+
+
+def _submit_rename(scope: Scope, ops: list[Op], user_name: str) -> list[str | None]:
+    """A rename may land on a userName whose index row only points at a tombstone: take it over."""
+    try:
+        return scope.storage.directory.transact(ops)
+    except AlreadyExists as exc:
+        failed = ops[exc.index] if exc.index is not None and exc.index < len(ops) else None
+        if failed is None or not failed.entity["RowKey"].startswith(keys.USERNAME_INDEX):
+            raise _uniqueness(user_name) from exc
+        holder = scope.storage.directory.get(scope.tenant_id, failed.entity["RowKey"])
+        target = scope.storage.directory.get(scope.tenant_id, keys.user_key(holder["ref"])) if holder else None
+        if holder is None or is_live(target):
+            raise _uniqueness(user_name) from exc
+        ops = list(ops)
+        ops[exc.index] = Op("update", failed.entity, etag_of(holder))
+        return _submit(scope, ops, user_name)
+
+
+def patch_user(scope: Scope, user_id: str, body: Any, if_match: str | None = None) -> dict[str, Any]:
+    return _update(scope, user_id, if_match, lambda doc: apply_patch(doc, body, SCHEMA).resource)
+
+
+def replace_user(scope: Scope, user_id: str, body: Any, if_match: str | None = None) -> dict[str, Any]:
+    new_doc = clean_resource(body, SCHEMA)
+    return _update(scope, user_id, if_match, lambda _old: new_doc)
+
+
+def delete_user(scope: Scope, user_id: str, if_match: str | None = None) -> None:
+    """SCIM delete: 404 from now on, but the employee stays (archived) until an admin deletes it."""
+    entity = get_entity(scope, user_id)
+    check_if_match(if_match, entity)
+    pk = scope.tenant_id
+    tombstone = {**entity, **lifecycle.on_scim_delete(entity), "lastModified": clock.iso()}
+    ops = [Op("update", {k: v for k, v in tombstone.items() if v is not None}, etag_of(entity))]
+    if entity.get("externalId") is not None:
+        ops.append(Op("delete", {"PartitionKey": pk, "RowKey": keys.external_id_key(keys.USER_EXTERNAL_ID_INDEX, entity["externalId"], user_id)}))
+    ops.append(Op("create", audit.event_entity(pk, scope.actor, "user.delete", Target("User", user_id, entity["userName"]))))
+    try:
+        apply_members(scope.storage, pk, ops, MemberWork(purge_user=user_id))
+    except EtagMismatch as exc:
+        raise ScimError(412 if if_match else 409, None, "The user was modified concurrently; retry the request.") from exc

@@ -1,0 +1,92 @@
+"""The storage-call budget per request kind (ARCHITECTURE.md), measured on the services over Azurite.
+Authentication adds one point read per HTTP request on top of these (see tests/e2e)."""
+
+import math
+
+import pytest
+
+from shared import groups, users
+from shared.query import GROUPS, USERS, run_query
+from shared.scim.listing import parse_list_params
+from shared.store import counter
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def _user(name: str, **extra) -> dict:
+    return {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name, "externalId": f"ext-{name}", **extra}
+
+
+def _calls(fn):
+    with counter.counting() as calls:
+        result = fn()
+    return calls, result
+
+
+def test_get_user_by_id_is_one_read(scope):
+    user = users.create_user(scope, _user("alice"))
+    calls, _ = _calls(lambda: users.get_user(scope, user["id"]))
+    assert calls.total == 1
+
+
+@pytest.mark.parametrize("query", ['userName eq "ALICE"', 'externalId eq "ext-alice"', 'id eq "{id}"'])
+def test_indexed_filters_cost_at_most_two_calls(scope, query):
+    user = users.create_user(scope, _user("alice"))
+    for i in range(5):
+        users.create_user(scope, _user(f"other{i}"))
+    calls, result = _calls(lambda: run_query(scope, USERS, parse_list_params({"filter": query.format(id=user["id"])})))
+    assert result["totalResults"] == 1
+    assert calls.total <= 2
+
+
+def test_create_user_is_one_transaction_and_one_read(scope):
+    calls, _ = _calls(lambda: users.create_user(scope, _user("bob")))
+    assert calls.by_kind.get("transaction") == 1
+    assert calls.by_kind.get("read", 0) <= 1
+    assert calls.total <= 2
+
+
+def test_patch_user_is_one_read_and_one_write(scope):
+    user = users.create_user(scope, _user("carol"))
+    body = {"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "displayName", "value": "Carol"}]}
+    calls, _ = _calls(lambda: users.patch_user(scope, user["id"], body))
+    assert calls.by_kind == {"read": 1, "transaction": 1}
+
+
+def _group_with_members(scope, name: str, n: int) -> tuple[dict, list[str]]:
+    member_ids = [users.create_user(scope, _user(f"{name}-m{i}"))["id"] for i in range(n)]
+    group = groups.create_group(scope, {"displayName": name, "members": [{"value": m} for m in member_ids]})
+    return group, member_ids
+
+
+def _add_members_cost(scope, group_id: str, new_ids: list[str]):
+    body = {"schemas": [PATCH_OP], "Operations": [{"op": "Add", "path": "members", "value": [{"value": u} for u in new_ids]}]}
+    calls, _ = _calls(lambda: groups.patch_group(scope, group_id, body))
+    return calls
+
+
+def test_adding_members_costs_the_same_whatever_the_group_size(scope):
+    small, _ = _group_with_members(scope, "small", 0)
+    large, _ = _group_with_members(scope, "large", 120)
+    k = 60
+    newcomers = [users.create_user(scope, _user(f"new{i}"))["id"] for i in range(2 * k)]
+    small_cost = _add_members_cost(scope, small["id"], newcomers[:k])
+    large_cost = _add_members_cost(scope, large["id"], newcomers[k:])
+    assert small_cost.by_kind == large_cost.by_kind
+    assert small_cost.by_kind["transaction"] == math.ceil(k / 49)
+    # one read of the group row, then per member: its membership row and its user row
+    assert small_cost.by_kind["read"] == 1 + 2 * k
+
+
+def test_group_lookup_without_members_reads_no_membership_rows(scope):
+    group, _ = _group_with_members(scope, "Engineering", 30)
+    params = parse_list_params({"filter": 'displayName eq "engineering"', "excludedAttributes": "members"})
+    calls, result = _calls(lambda: run_query(scope, GROUPS, params))
+    assert result["totalResults"] == 1 and "members" not in result["Resources"][0]
+    assert calls.total <= 2 and "query" not in calls.by_kind
+
+
+def test_get_group_without_members_is_one_read(scope):
+    group, _ = _group_with_members(scope, "Sales", 5)
+    calls, resource = _calls(lambda: groups.get_group(scope, group["id"], with_members=False))
+    assert calls.total == 1 and "members" not in resource

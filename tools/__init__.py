@@ -1,0 +1,1 @@
+"""Operator and developer tools: local host, admin CLI, Entra simulator, benchmarks."""

@@ -1,0 +1,1 @@
+"""Admin CLI: `python -m tools.admin --help`."""
