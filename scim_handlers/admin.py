@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import azure.functions as func
 
-from shared import admin
+from shared import admin, reconcile, tenants
 from shared.scim.errors import ScimError
 from shared.store import counter
 from shared.store.client import Storage, default_storage
@@ -62,7 +62,7 @@ def _serve(req: func.HttpRequest, handler: Handler, success: int = 200) -> func.
             if (req.headers.get("Authorization") or "").lower().startswith("bearer "):
                 raise ScimError(401, None, "The admin API does not accept SCIM tokens; use a function key.")
             response = _reply(success, handler(default_storage(), req, dict(req.route_params)))
-        except admin.NotFound as exc:
+        except (admin.NotFound, tenants.TenantNotFound) as exc:
             response = _reply(404, {"status": 404, "detail": str(exc)})
         except ScimError as exc:
             response = _reply(exc.status, {"status": exc.status, "detail": exc.detail})
@@ -101,14 +101,10 @@ def _invite(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
 
 
 def _reconcile(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
-    from shared import reconcile
-
     return reconcile.run_now(s, tenant_id=r.params.get("tenant") or None, force=r.params.get("force", "").lower() in ("1", "true"))
 
 
 def _cycles(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
-    from shared import reconcile
-
     admin.show_tenant(s, p["tenant"])
     return reconcile.list_reports(s, p["tenant"], limit=_int(r.params.get("limit"), "limit", 20))
 

@@ -64,11 +64,13 @@ def _get(storage: Storage, tenant_id: str, user_id: str) -> Entity:
     return row
 
 
-def _transition(storage: Storage, tenant_id: str, row: Entity, updates: dict[str, Any], action: str, extra: list[Op]) -> Entity:
+def _transition(
+    storage: Storage, tenant_id: str, row: Entity, updates: dict[str, Any], action: str, extra: list[Op], actor: str = ACTOR_ADMIN
+) -> Entity:
     merged = {"PartitionKey": tenant_id, "RowKey": row["RowKey"], **updates}
     target = Target("Employee", row["RowKey"][len(keys.USER) :], row.get("userName"))
     ops = [Op("merge", merged, etag_of(row))] + extra
-    ops.append(Op("create", audit.event_entity(tenant_id, ACTOR_ADMIN, action, target, changed=sorted(updates))))
+    ops.append(Op("create", audit.event_entity(tenant_id, actor, action, target, changed=sorted(updates))))
     try:
         storage.directory.transact(ops)
     except EtagMismatch as exc:
@@ -92,7 +94,7 @@ def invite_employees(
     scope = Scope(storage=storage, tenant_id=tenant_id, base_url="", actor=actor)
     for row in rows:
         outbox = invitations.queue_ops(scope, {**row, "employeeId": row.get("employeeId") or row["RowKey"][len(keys.USER) :]})
-        updated = _transition(storage, tenant_id, row, invite(row), "employee.invite", outbox)
+        updated = _transition(storage, tenant_id, row, invite(row), "employee.invite", outbox, actor)
         state = invitations.deliver(storage, tenant_id, outbox[0].entity)
         results.append({**view(updated), "invitation": state})
     return results
@@ -103,8 +105,10 @@ def activate_employee(storage: Storage, tenant_id: str, user_id: str) -> dict[st
     return view(_transition(storage, tenant_id, row, activate(row), "employee.activate", []))
 
 
-def delete_employee(storage: Storage, tenant_id: str, user_id: str) -> dict[str, Any]:
-    """Delete an archived employee for good, with whatever SCIM still holds of it."""
+def delete_employee(
+    storage: Storage, tenant_id: str, user_id: str, *, actor: str = ACTOR_ADMIN, action: str = "employee.delete"
+) -> dict[str, Any]:
+    """Delete an archived employee for good, with whatever SCIM still holds of it (admins; retention purge)."""
     row = _get(storage, tenant_id, user_id)
     check_deletable(row)
     ops = [Op("delete", {"PartitionKey": tenant_id, "RowKey": row["RowKey"]}, etag_of(row))]
@@ -114,7 +118,7 @@ def delete_employee(storage: Storage, tenant_id: str, user_id: str) -> dict[str,
     if row.get("externalId") is not None and not row.get("deleted"):
         ops.append(Op("delete", {"PartitionKey": tenant_id, "RowKey": keys.external_id_key(keys.USER_EXTERNAL_ID_INDEX, row["externalId"], user_id)}))
     target = Target("Employee", user_id, row.get("userName"))
-    ops.append(Op("create", audit.event_entity(tenant_id, ACTOR_ADMIN, "employee.delete", target)))
+    ops.append(Op("create", audit.event_entity(tenant_id, actor, action, target)))
     try:
         apply_members(storage, tenant_id, ops, MemberWork(purge_user=user_id))
     except EtagMismatch as exc:

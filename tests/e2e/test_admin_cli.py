@@ -94,3 +94,13 @@ def test_admin_http_api(live_server):
     audit = requests.get(f"{api}/tenants/{tid}/audit", params={"action": "employee"}, timeout=30).json()["events"]
     assert {e["action"] for e in audit} == {"employee.activate"}
     assert requests.get(f"{api}/tenants/nope", timeout=30).status_code == 404
+
+
+def test_cli_reconcile_and_cycles(azurite):
+    tenant = cli_json(azurite, "tenant", "create", "--name", "Reconciled")["tenantId"]
+    reports = cli_json(azurite, "reconcile", "--tenant", tenant, "--force")
+    assert reports[0]["tenantId"] == tenant and reports[0]["complete"] is True
+    assert cli_json(azurite, "reconcile", "--tenant", tenant)[0]["skipped"].startswith("not due")
+    cycles = cli_json(azurite, "cycles", "--tenant", tenant, "--limit", "5")
+    assert len(cycles) == 1 and {"scim", "repairs", "durationSeconds", "storageCalls"} <= set(cycles[0])
+    assert cli(azurite, "cycles", "--tenant", "missing").returncode == 1

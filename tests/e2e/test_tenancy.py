@@ -68,3 +68,10 @@ def test_a_tenant_cannot_see_or_touch_another_tenants_data(client, other_tenant)
     other_group = make_group(other, "Mine")
     assert_error(other.patch(f"/Groups/{other_group['id']}", patch_body({"op": "add", "path": "members", "value": [{"value": victim["id"]}]})), 400, "invalidValue")
     assert client.get(f"/Users/{victim['id']}").json()["userName"] == "victim@example.com"
+
+
+def test_a_stale_mark_clears_on_the_next_scim_request(scim_tenant, tenant_storage, client):
+    tenants.set_stale(tenant_storage, scim_tenant["tenantId"], True)
+    assert tenants.get_tenant(tenant_storage, scim_tenant["tenantId"])["syncState"] == "stale"
+    assert client.get("/Users").status_code == 200
+    assert tenants.get_tenant(tenant_storage, scim_tenant["tenantId"])["syncState"] == "ok"

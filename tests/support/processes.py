@@ -53,10 +53,11 @@ def start_azurite(port: int, log_path: Path) -> subprocess.Popen:
     return process
 
 
-def start_localhost(port: int, env: dict[str, str], log_path: Path, app: str = "function_app:app") -> subprocess.Popen:
+def start_localhost(port: int, env: dict[str, str], log_path: Path, app: str = "function_app:app", timers: bool = False) -> subprocess.Popen:
     log = open(log_path, "wb")
+    command = [sys.executable, "-m", "tools.localhost", "--host", "127.0.0.1", "--port", str(port), "--app", app]
     process = subprocess.Popen(
-        [sys.executable, "-m", "tools.localhost", "--host", "127.0.0.1", "--port", str(port), "--no-timers", "--app", app],
+        command + ([] if timers else ["--no-timers"]),
         stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=env, start_new_session=True,
     )
     try:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from shared import admin, tenants
+from shared import admin, reconcile, tenants
 from shared.scim.errors import ScimError
 from shared.store.client import Storage, default_storage
 
@@ -49,14 +49,10 @@ def _demo(storage: Storage) -> dict[str, Any]:
 
 
 def _reconcile(storage: Storage, args: argparse.Namespace) -> Any:
-    from shared import reconcile
-
     return reconcile.run_now(storage, tenant_id=args.tenant, force=args.force)
 
 
 def _cycles(storage: Storage, args: argparse.Namespace) -> Any:
-    from shared import reconcile
-
     admin.show_tenant(storage, args.tenant)
     return reconcile.list_reports(storage, args.tenant, limit=args.limit)
 
