@@ -10,7 +10,8 @@ from typing import Any, Callable
 
 import azure.functions as func
 
-from shared import admin, reconcile, tenants
+from shared import admin, reconcile
+from shared.errors import NotFound
 from shared.scim.errors import ScimError
 from shared.store import counter
 from shared.store.client import Storage, default_storage
@@ -62,7 +63,7 @@ def _serve(req: func.HttpRequest, handler: Handler, success: int = 200) -> func.
             if (req.headers.get("Authorization") or "").lower().startswith("bearer "):
                 raise ScimError(401, None, "The admin API does not accept SCIM tokens; use a function key.")
             response = _reply(success, handler(default_storage(), req, dict(req.route_params)))
-        except (admin.NotFound, tenants.TenantNotFound) as exc:
+        except NotFound as exc:
             response = _reply(404, {"status": 404, "detail": str(exc)})
         except ScimError as exc:
             response = _reply(exc.status, {"status": exc.status, "detail": exc.detail})

@@ -10,19 +10,12 @@ from shared.scim.errors import ScimError
 from shared.store.client import Storage
 
 
-class NotFound(LookupError):
-    pass
-
-
 def public_tenant_url() -> str:
     return tenants.tenant_url(Settings.from_env().public_base_url)
 
 
 def _require_tenant(storage: Storage, tenant_id: str) -> None:
-    try:
-        tenants.get_entity(storage, tenant_id)
-    except tenants.TenantNotFound as exc:
-        raise NotFound(str(exc)) from exc
+    tenants.get_entity(storage, tenant_id)  # TenantNotFound is a NotFound
 
 
 def create_tenant(storage: Storage, name: str) -> dict[str, Any]:
@@ -73,26 +66,17 @@ def list_employees(
 
 def invite(storage: Storage, tenant_id: str, *, ids: list[str] | None = None, all_staged: bool = False) -> list[dict[str, Any]]:
     _require_tenant(storage, tenant_id)
-    try:
-        return employees.invite_employees(storage, tenant_id, ids=ids, all_staged=all_staged)
-    except employees.EmployeeNotFound as exc:
-        raise NotFound(str(exc)) from exc
+    return employees.invite_employees(storage, tenant_id, ids=ids, all_staged=all_staged)
 
 
 def activate(storage: Storage, tenant_id: str, user_id: str) -> dict[str, Any]:
     _require_tenant(storage, tenant_id)
-    try:
-        return employees.activate_employee(storage, tenant_id, user_id)
-    except employees.EmployeeNotFound as exc:
-        raise NotFound(str(exc)) from exc
+    return employees.activate_employee(storage, tenant_id, user_id)
 
 
 def delete_employee(storage: Storage, tenant_id: str, user_id: str) -> dict[str, Any]:
     _require_tenant(storage, tenant_id)
-    try:
-        return employees.delete_employee(storage, tenant_id, user_id)
-    except employees.EmployeeNotFound as exc:
-        raise NotFound(str(exc)) from exc
+    return employees.delete_employee(storage, tenant_id, user_id)
 
 
 def audit_log(

@@ -7,6 +7,7 @@ from typing import Any
 
 from shared import audit, invitations
 from shared.audit import ACTOR_ADMIN, Target
+from shared.errors import NotFound
 from shared.lifecycle import STAGED, STATUSES, activate, check_deletable, invite
 from shared.resources import Scope
 from shared.scim.errors import ScimError
@@ -17,7 +18,7 @@ from shared.store.errors import EtagMismatch
 from shared.store.table import Entity, Op, etag_of
 
 
-class EmployeeNotFound(LookupError):
+class EmployeeNotFound(NotFound):
     pass
 
 

@@ -11,11 +11,12 @@ from typing import Any
 
 from shared import audit, clock
 from shared.audit import Target
+from shared.indexes import GROUP_INDEXES, index_ops
 from shared.membership import MemberWork, apply as apply_members, group_member_ids
 from shared.resources import Scope, check_if_match, meta, new_id, not_found
 from shared.scim.errors import ScimError
 from shared.scim.normalize import clean_resource
-from shared.scim.patch import MemberChanges, apply_patch
+from shared.scim.patch import MemberChanges, apply_patch, changed_attributes
 from shared.scim.schema import GROUP_SCHEMA
 from shared.store import keys
 from shared.store.errors import AlreadyExists, EtagMismatch
@@ -58,23 +59,6 @@ def _row(scope: Scope, group_id: str, doc: dict[str, Any], base: dict[str, Any])
     }
     put_document(entity, {k: v for k, v in doc.items() if k not in ("id", "meta", "members")})
     return {k: v for k, v in entity.items() if v is not None}
-
-
-def _index_ops(scope: Scope, group_id: str, old: Entity | None, new: Entity) -> list[Op]:
-    pk = scope.tenant_id
-    ops: list[Op] = []
-    old_name = old.get("displayName") if old else None
-    if old_name is None or old_name.casefold() != new["displayName"].casefold():
-        if old_name is not None:
-            ops.append(Op("delete", {"PartitionKey": pk, "RowKey": keys.displayname_key(old_name)}))
-        ops.append(Op("create", {"PartitionKey": pk, "RowKey": keys.displayname_key(new["displayName"]), "ref": group_id}))
-    old_ext = old.get("externalId") if old else None
-    if old_ext != new.get("externalId"):
-        if old_ext is not None:
-            ops.append(Op("delete", {"PartitionKey": pk, "RowKey": keys.external_id_key(keys.GROUP_EXTERNAL_ID_INDEX, old_ext, group_id)}))
-        if new.get("externalId") is not None:
-            ops.append(Op("create", {"PartitionKey": pk, "RowKey": keys.external_id_key(keys.GROUP_EXTERNAL_ID_INDEX, new["externalId"], group_id)}))
-    return ops
 
 
 def _uniqueness(display_name: str) -> ScimError:
@@ -146,7 +130,7 @@ def create_group(scope: Scope, body: Any) -> dict[str, Any]:
     work = MemberWork(group_id=group_id, add=_member_ids(member_values))
     _require_users(scope, work.add)
     entity = _row(scope, group_id, doc, {})
-    ops = [Op("create", entity)] + _index_ops(scope, group_id, None, entity)
+    ops = [Op("create", entity)] + index_ops(GROUP_INDEXES, scope.tenant_id, group_id, None, entity)
     changed = sorted(k for k in doc if k != "schemas") + (["members"] if work.add else [])
     ops.append(Op("create", audit.event_entity(scope.tenant_id, scope.actor, "group.create", Target("Group", group_id, doc["displayName"]), changed=changed, details={"added": len(work.add)} if work.add else None)))
     try:
@@ -180,13 +164,13 @@ def _update(scope: Scope, group_id: str, if_match: str | None, change: Any) -> E
         old_doc = _document(entity)
         new_doc, changes = change(old_doc)
         work = _member_work(scope, group_id, changes)
-        changed = [k for k in sorted(set(old_doc) | set(new_doc)) if k != "schemas" and old_doc.get(k) != new_doc.get(k)]
+        changed = changed_attributes(old_doc, new_doc, SCHEMA)
         if work.add or work.remove:
             changed.append("members")
         if not changed:
             return entity
         new_entity = _row(scope, group_id, new_doc, entity)
-        ops = [Op("update", new_entity, etag_of(entity))] + _index_ops(scope, group_id, entity, new_entity)
+        ops = [Op("update", new_entity, etag_of(entity))] + index_ops(GROUP_INDEXES, scope.tenant_id, group_id, entity, new_entity)
         details = {"added": len(work.add), "removed": len(work.remove)} if (work.add or work.remove) else None
         ops.append(Op("create", audit.event_entity(scope.tenant_id, scope.actor, "group.update", Target("Group", group_id, new_doc["displayName"]), changed=changed, details=details)))
         try:

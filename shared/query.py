@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from shared import groups, users
+from shared.indexes import GROUP_INDEXES, USER_INDEXES, IndexSpec
 from shared.membership import group_member_ids, user_group_ids
 from shared.resources import Scope
 from shared.scim.filter import index_hint, matches, member_values, parse_filter
@@ -27,15 +28,13 @@ from shared.store.table import Entity
 class Kind:
     schema: ResourceSchema
     prefix: str
-    name_attribute: str
-    name_key: Callable[[str], str]
-    external_id_index: str
+    indexes: IndexSpec
     is_live: Callable[[Entity | None], bool]
     has_members: bool
 
 
-USERS = Kind(users.SCHEMA, keys.USER, "userName", keys.username_key, keys.USER_EXTERNAL_ID_INDEX, users.is_live, False)
-GROUPS = Kind(groups.SCHEMA, keys.GROUP, "displayName", keys.displayname_key, keys.GROUP_EXTERNAL_ID_INDEX, lambda e: e is not None, True)
+USERS = Kind(users.SCHEMA, keys.USER, USER_INDEXES, users.is_live, False)
+GROUPS = Kind(groups.SCHEMA, keys.GROUP, GROUP_INDEXES, lambda e: e is not None, True)
 
 
 def requested(name: str, schema: ResourceSchema, attributes: list[str] | None, excluded: list[str] | None) -> bool:
@@ -63,11 +62,11 @@ def _find(scope: Scope, kind: Kind, attribute: str, value: Any) -> list[Entity]:
     value = str(value)
     if attribute == "id":
         entities = [directory.get(pk, kind.prefix + value)] if keys.is_resource_id(value) else []
-    elif attribute == kind.name_attribute:
-        index = directory.get(pk, kind.name_key(value))
+    elif attribute == kind.indexes.name_field:
+        index = directory.get(pk, kind.indexes.name_key(value))
         entities = [directory.get(pk, kind.prefix + index["ref"])] if index else []
     else:
-        prefix = keys.external_id_prefix(kind.external_id_index, value)
+        prefix = keys.external_id_prefix(kind.indexes.external_prefix, value)
         refs = [row["RowKey"][len(prefix) :] for row in directory.query(pk, prefix=prefix, select=["RowKey"])]
         entities = map_parallel(lambda ref: directory.get(pk, kind.prefix + ref), refs)
     return [e for e in entities if kind.is_live(e)]

@@ -15,6 +15,7 @@ from typing import Any
 
 from shared import audit, clock
 from shared.audit import ACTOR_ADMIN, Target
+from shared.errors import NotFound
 from shared.scim.errors import ScimError
 from shared.store.client import Storage
 from shared.store.table import Entity
@@ -26,7 +27,7 @@ DEFAULT_RETENTION_DAYS = 90
 SCIM_PATH = "/scim/v2"
 
 
-class TenantNotFound(LookupError):
+class TenantNotFound(NotFound):
     pass
 
 

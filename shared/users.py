@@ -11,12 +11,13 @@ from typing import Any
 
 from shared import audit, clock, invitations, lifecycle
 from shared.audit import Target
+from shared.indexes import USER_INDEXES, index_ops
 from shared.membership import MemberWork, apply as apply_members, user_group_ids
 from shared.resources import Scope, check_if_match, meta, new_id, not_found
 from shared.scim.errors import ScimError
 from shared.scim.normalize import clean_resource
-from shared.scim.patch import apply_patch
-from shared.scim.schema import EMPLOYEE, ENTERPRISE_USER, USER_SCHEMA
+from shared.scim.patch import apply_patch, changed_attributes
+from shared.scim.schema import EMPLOYEE, USER_SCHEMA
 from shared.store import keys
 from shared.store.errors import AlreadyExists, EtagMismatch
 from shared.store.rows import get_document, put_document
@@ -78,38 +79,6 @@ def _row(scope: Scope, user_id: str, doc: dict[str, Any], base: dict[str, Any]) 
     return {k: v for k, v in entity.items() if v is not None}
 
 
-def _index_ops(scope: Scope, user_id: str, old: Entity | None, new: Entity) -> list[Op]:
-    ops: list[Op] = []
-    pk = scope.tenant_id
-    old_name = old.get("userName") if old else None
-    if old_name is None or old_name.casefold() != new["userName"].casefold():
-        if old_name is not None:
-            ops.append(Op("delete", {"PartitionKey": pk, "RowKey": keys.username_key(old_name)}))
-        ops.append(Op("create", {"PartitionKey": pk, "RowKey": keys.username_key(new["userName"]), "ref": user_id}))
-    elif old_name != new["userName"]:
-        pass  # same key (case-insensitive), nothing to move
-    old_ext = old.get("externalId") if old else None
-    if old_ext != new.get("externalId"):
-        if old_ext is not None:
-            ops.append(Op("delete", {"PartitionKey": pk, "RowKey": keys.external_id_key(keys.USER_EXTERNAL_ID_INDEX, old_ext, user_id)}))
-        if new.get("externalId") is not None:
-            ops.append(Op("create", {"PartitionKey": pk, "RowKey": keys.external_id_key(keys.USER_EXTERNAL_ID_INDEX, new["externalId"], user_id)}))
-    return ops
-
-
-def _changed(old_doc: dict[str, Any], new_doc: dict[str, Any]) -> list[str]:
-    names = []
-    for key in sorted(set(old_doc) | set(new_doc)):
-        if key == "schemas" or old_doc.get(key) == new_doc.get(key):
-            continue
-        if key == ENTERPRISE_USER:
-            old_ext, new_ext = old_doc.get(key) or {}, new_doc.get(key) or {}
-            names += [f"{key}:{k}" for k in sorted(set(old_ext) | set(new_ext)) if old_ext.get(k) != new_ext.get(k)]
-        else:
-            names.append(key)
-    return names
-
-
 def _uniqueness(user_name: str) -> ScimError:
     return ScimError(409, "uniqueness", f"userName {user_name!r} is already taken in this tenant.")
 
@@ -146,9 +115,9 @@ def create_user(scope: Scope, body: Any) -> dict[str, Any]:
             ops.append(Op("delete", {"PartitionKey": pk, "RowKey": previous["RowKey"]}, etag_of(previous)))
     else:
         ops.append(Op("create", index_row))
-    ops += [op for op in _index_ops(scope, user_id, None, entity) if not op.entity["RowKey"].startswith(keys.USERNAME_INDEX)]
+    ops += index_ops(USER_INDEXES, pk, user_id, None, entity, with_name=False)  # the name row is handled above
     action = "user.restore" if previous is not None else "user.create"
-    ops.append(Op("create", audit.event_entity(pk, scope.actor, action, Target("User", user_id, user_name), changed=_changed({}, doc))))
+    ops.append(Op("create", audit.event_entity(pk, scope.actor, action, Target("User", user_id, user_name), changed=changed_attributes({}, doc, SCHEMA))))
     if entity.get("status") == lifecycle.INVITED and not (previous and previous.get("invitedAt")):
         ops += invitations.queue_ops(scope, entity)
     try:
@@ -178,12 +147,12 @@ def _update(scope: Scope, user_id: str, if_match: str | None, change: Any) -> di
         check_if_match(if_match, entity)
         old_doc = _document(to_resource(scope, entity))
         new_doc = change(old_doc)
-        changed = _changed(old_doc, new_doc)
+        changed = changed_attributes(old_doc, new_doc, SCHEMA)
         if not changed:
             return to_resource(scope, entity)
         status_change = lifecycle.on_active(entity, new_doc.get("active", True) is not False)
         new_entity = _row(scope, user_id, new_doc, {**entity, **status_change})
-        ops = [Op("update", new_entity, etag_of(entity))] + _index_ops(scope, user_id, entity, new_entity)
+        ops = [Op("update", new_entity, etag_of(entity))] + index_ops(USER_INDEXES, scope.tenant_id, user_id, entity, new_entity)
         action = "user.update"
         if status_change:
             action = "user.disable" if status_change.get("status") == lifecycle.ARCHIVED else "user.enable"

@@ -340,7 +340,8 @@ def _one_primary(entries: list[dict[str, Any]], touched: list[dict[str, Any]]) -
     return entries
 
 
-def _changed(before: dict[str, Any], after: dict[str, Any], schema: ResourceSchema) -> list[str]:
+def changed_attributes(before: dict[str, Any], after: dict[str, Any], schema: ResourceSchema) -> list[str]:
+    """Names of the attributes that differ (extension attributes as `<URN>:<name>`), for audit events."""
     names: list[str] = []
     for key in sorted(set(before) | set(after)):
         if key == "schemas" or before.get(key) == after.get(key):
@@ -363,7 +364,7 @@ def apply_patch(resource: dict[str, Any], body: Any, schema: ResourceSchema) -> 
     doc = patcher.doc
     doc["schemas"] = [schema.core] + [uri for uri in schema.extensions if doc.get(uri)]
     check_required(doc, schema)
-    changed = _changed(resource, doc, schema)
+    changed = changed_attributes(resource, doc, schema)
     members = patcher.members
     if members is not None and (members.replace_all or members.add or members.remove):
         changed.append("members")

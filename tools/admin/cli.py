@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from shared import admin, reconcile, tenants
+from shared.errors import NotFound
 from shared.scim.errors import ScimError
 from shared.store.client import Storage, default_storage
 
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result = args.handler(default_storage(), args)
-    except (admin.NotFound, tenants.TenantNotFound) as exc:
+    except NotFound as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except ScimError as exc:
