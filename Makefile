@@ -1,15 +1,35 @@
-# Front door: `make run` starts the service locally, `make test` runs every test. Both set up what
-# they need first (.venv from requirements-dev.txt, Azurite from package.json).
+# Front door: `make run` serves the app locally, `make test` runs every test. Both set up what they
+# need first: .venv from requirements-dev.txt, Azurite from package-lock.json (and, once
+# tools/mk/infra.mk exists, the separate checkov venv).
 SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 7071
 AZURITE_PORT ?= 10002
+AZURITE_DIR := .azurite
+# Azurite's documented development account (a public, well-known key).
+AZURITE_CONNECTION_STRING := DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:$(AZURITE_PORT)/devstoreaccount1;
 
-.PHONY: setup run test bench azurite azurite-stop clean
+-include tools/mk/infra.mk
+SETUP := $(VENV)/.stamp node_modules/.stamp $(if $(wildcard tools/mk/infra.mk),checkov-venv)
 
+.PHONY: help setup venv node_modules azurite azurite-stop run test bench clean
+
+help:
+	@echo "make run    serve the app on http://$(HOST):$(PORT) over a local Azurite, with a demo tenant"
+	@echo "make test   run the whole test suite (tests start their own Azurite)"
+	@echo "make setup | azurite | azurite-stop | bench | clean"
+
+setup: $(SETUP)
+venv: $(VENV)/.stamp
+node_modules: node_modules/.stamp
+
+# Stamps: reinstall only when the pins change.
 $(VENV)/.stamp: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -19,36 +39,37 @@ node_modules/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
--include tools/mk/*.mk
-
-setup: $(VENV)/.stamp node_modules/.stamp $(EXTRA_SETUP)
-
-# Azurite for `make run`: table service only, data kept in .azurite/, reused if already running.
-azurite: node_modules/.stamp
-	@mkdir -p .azurite
-	@if $(PY) -m tools.localhost.wait --port $(AZURITE_PORT) --timeout 0 2>/dev/null; then \
+# Table service only, data kept in .azurite/; reused when something already answers on the port.
+azurite: $(VENV)/.stamp node_modules/.stamp
+	@mkdir -p $(AZURITE_DIR)
+	@if $(PY) -m tools.localhost.wait --port $(AZURITE_PORT) --timeout 0; then \
 		echo "Azurite already answers on 127.0.0.1:$(AZURITE_PORT)"; \
 	else \
 		nohup node_modules/.bin/azurite-table --tableHost 127.0.0.1 --tablePort $(AZURITE_PORT) \
-			--location .azurite --skipApiVersionCheck --loose > .azurite/azurite.log 2>&1 & echo $$! > .azurite/azurite.pid; \
-		$(PY) -m tools.localhost.wait --port $(AZURITE_PORT) --timeout 30; \
-		echo "Azurite started on 127.0.0.1:$(AZURITE_PORT) (pid $$(cat .azurite/azurite.pid), log .azurite/azurite.log)"; \
+			--location $(AZURITE_DIR) --skipApiVersionCheck --loose \
+			> $(AZURITE_DIR)/azurite.log 2>&1 < /dev/null & echo $$! > $(AZURITE_DIR)/azurite.pid; \
+		$(PY) -m tools.localhost.wait --port $(AZURITE_PORT) --timeout 30 \
+			|| { echo "Azurite did not start, see $(AZURITE_DIR)/azurite.log" >&2; exit 1; }; \
+		echo "Azurite started on 127.0.0.1:$(AZURITE_PORT) (pid $$(cat $(AZURITE_DIR)/azurite.pid), log $(AZURITE_DIR)/azurite.log)"; \
 	fi
 
 azurite-stop:
-	@if [ -f .azurite/azurite.pid ]; then kill $$(cat .azurite/azurite.pid) 2>/dev/null || true; rm -f .azurite/azurite.pid; fi
+	@if [ -f $(AZURITE_DIR)/azurite.pid ]; then kill "$$(cat $(AZURITE_DIR)/azurite.pid)" 2>/dev/null || true; rm -f $(AZURITE_DIR)/azurite.pid; fi
 
+# The environment wins: export SCIM_STORAGE_CONNECTION_STRING to serve other storage. The timer's
+# schedule is an app setting (%SCIM_RECONCILE_SCHEDULE%); locally it defaults to the app's default.
+run: export SCIM_STORAGE_CONNECTION_STRING ?= $(AZURITE_CONNECTION_STRING)
 run: setup azurite
-	@$(PY) -m tools.admin demo --json > .azurite/demo-tenant.out
-	@$(PY) -c 'import json; d = json.load(open(".azurite/demo-tenant.out")); print("\nTenant URL:   " + d["tenantUrl"] + "\nSecret token: " + d["token"] + "\nTenant id:    " + d["tenantId"] + "\n")'
-	@rm -f .azurite/demo-tenant.out
-	exec $(PY) -m tools.localhost --host $(HOST) --port $(PORT)
+	@$(PY) -m tools.admin demo --json | $(PY) -c 'import json, sys; d = json.load(sys.stdin); print("\nDemo tenant " + d["tenantId"] + "\n  Tenant URL:   " + d["tenantUrl"] + "\n  Secret Token: " + d["token"] + "\n")'
+	@export SCIM_RECONCILE_SCHEDULE="$${SCIM_RECONCILE_SCHEDULE:-$$($(PY) -c 'from shared.config import DEFAULT_RECONCILE_SCHEDULE as s; print(s)')}"; \
+		exec $(PY) -m tools.localhost --host $(HOST) --port $(PORT)
 
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
+# tools.bench starts its own in-memory Azurite, so benchmarks never touch the `make run` data.
 bench: setup
-	$(PY) -m tools.bench
+	$(PY) -m tools.bench $(BENCH_ARGS)
 
 clean: azurite-stop
-	rm -rf $(VENV) $(VENV)-* node_modules .azurite .pytest_cache
+	rm -rf $(VENV) $(VENV)-* node_modules $(AZURITE_DIR) .pytest_cache

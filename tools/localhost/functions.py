@@ -64,6 +64,9 @@ def index(app: func.FunctionApp) -> Functions:
         trigger = function.get_trigger()
         binding = trigger.get_dict_repr()
         invocable = Invocable(function.get_function_name(), binding["name"], function.get_user_function())
+        if binding["name"] not in inspect.signature(invocable.function).parameters:
+            # The worker refuses to load such a function; failing at startup beats a 500 per request.
+            raise SystemExit(f"function {invocable.name}: no parameter named {binding['name']!r} for its trigger binding")
         if binding["type"] == "httpTrigger":
             methods = tuple(str(getattr(m, "value", m)).upper() for m in binding.get("methods") or ())
             auth = binding.get("authLevel")
