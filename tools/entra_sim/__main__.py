@@ -1,0 +1,3 @@
+from tools.entra_sim.cli import main
+
+raise SystemExit(main())
