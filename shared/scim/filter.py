@@ -2,15 +2,17 @@
 
 Parsing is scim2-models' grammar (the whole RFC ABNF); this module adds the one tolerance Entra needs
 (unquoted values, `externalId eq jyoung`), evaluates the syntax tree on stored documents with the
-schema's case rules, and tells the query engine which index can answer a filter.
+schema's case and type rules, and tells the query engine which index rows can answer a filter.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Iterable
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any, Callable, Iterator
 
 from scim2_models.exceptions import SCIMException
 from scim2_models.path import (
@@ -30,33 +32,68 @@ from scim2_models.path import (
 from shared.scim.errors import ScimError
 from shared.scim.schema import AttrDef, ResourceSchema
 
+__all__ = ["FilterNode", "IndexHint", "attribute_value", "entry_matches", "index_hint", "lookup", "matches", "member_values", "parse_filter"]
+
 MAX_FILTER_LENGTH = 4096
-_OPERATORS = "eq|ne|co|sw|ew|gt|ge|lt|le"
-# A bare word after a comparison operator, as in Entra's `externalId eq jyoung`; literals stay as they are.
-_BARE_VALUE = re.compile(rf'(?i)(\s(?:{_OPERATORS})\s+)(?!(?:true|false|null)\b)(?![-\d.]+(?:[\s)\]]|$))([^\s"()\[\]]+)')
-_ORDERING = {CompareOperator.gt, CompareOperator.ge, CompareOperator.lt, CompareOperator.le}
+_ORDERING = frozenset({CompareOperator.gt, CompareOperator.ge, CompareOperator.lt, CompareOperator.le})
+_SUBSTRING = frozenset({CompareOperator.co, CompareOperator.sw, CompareOperator.ew})
+
+# Quoted strings are left alone; between them, a bare token right after a comparison operator is quoted,
+# unless it is true/false/null. Numbers are quoted too: every attribute we store is text, and `id eq 0123`
+# must keep its digits exactly (the library would read a number).
+_STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BARE_VALUE = re.compile(r'(?i)(?<=\s)((?:eq|ne|co|sw|ew|gt|ge|lt|le)\s+)(?!(?:true|false|null)(?:[\s()\[\]]|$))([^\s"()\[\]]+)')
+_COLUMN = re.compile(r"column (\d+)")
+
+
+def _quote(match: re.Match[str]) -> str:
+    value = match.group(2).replace("\\", "\\\\")  # a bare backslash is a character, not an escape
+    return f'{match.group(1)}"{value}"'
+
+
+def _quote_bare_values(text: str) -> str:
+    out, last = [], 0
+    for literal in _STRING_LITERAL.finditer(text):
+        out.append(_BARE_VALUE.sub(_quote, text[last : literal.start()]))
+        out.append(literal.group())
+        last = literal.end()
+    out.append(_BARE_VALUE.sub(_quote, text[last:]))
+    return "".join(out)
 
 
 def parse_filter(text: str) -> FilterNode:
+    """The syntax tree of a filter; ScimError(400, "invalidFilter") for anything that is not one."""
+    if not isinstance(text, str) or not text.strip():
+        raise ScimError(400, "invalidFilter", "The filter is empty.")
     if len(text) > MAX_FILTER_LENGTH:
         raise ScimError(400, "invalidFilter", f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
     try:
+        return ScimFilter(_quote_bare_values(text)).ast  # the library also bounds nesting depth
+    except (SCIMException, ValueError):
+        return _parse_strict(text)  # reports the error at the client's own column numbers
+
+
+def _parse_strict(text: str) -> FilterNode:
+    try:
         return ScimFilter(text).ast
-    except (SCIMException, ValueError) as first:
-        tolerant = _BARE_VALUE.sub(lambda m: f'{m.group(1)}"{m.group(2)}"', text)
-        if tolerant != text:
-            try:
-                return ScimFilter(tolerant).ast
-            except (SCIMException, ValueError):
-                pass
-        raise ScimError(400, "invalidFilter", f"Invalid filter {text!r}: {_reason(first)}.") from first
+    except (SCIMException, ValueError) as exc:
+        raise ScimError(400, "invalidFilter", _syntax_detail(text, exc)) from None
 
 
-def _reason(exc: Exception) -> str:
-    return str(getattr(exc, "detail", None) or exc) or "syntax error"
+def _syntax_detail(text: str, exc: Exception) -> str:
+    reason = str(getattr(exc, "detail", None) or exc) or "invalid syntax"
+    column = _COLUMN.search(reason)
+    if column is None:
+        return f"Invalid filter {text!r}: {reason}."
+    at = int(column.group(1)) - 1
+    near = text[at : at + 30] or "<end of filter>"
+    return (
+        f"Invalid filter {text!r}: {reason} (near {near!r}). Expected `attribute operator value` with operator "
+        f'eq, ne, co, sw, ew, gt, ge, lt, le or pr, string values in double quotes, e.g. userName eq "alice@example.com".'
+    )
 
 
-# --- evaluation -------------------------------------------------------------------------------------
+# --- reading plain dicts ----------------------------------------------------------------------------
 
 
 def lookup(container: Any, name: str) -> Any:
@@ -69,69 +106,53 @@ def lookup(container: Any, name: str) -> Any:
     return next((v for k, v in container.items() if k.lower() == lowered), None)
 
 
-@dataclass(frozen=True)
-class _Target:
-    values: list[Any]
-    definition: AttrDef | None
+def attribute_value(resource: dict[str, Any], attr: AttrDef, schema: ResourceSchema) -> Any:
+    """The stored value of attr: at top level, or under its extension's URN key."""
+    key = schema.container(attr)
+    return lookup(resource if key is None else lookup(resource, key), attr.name)
 
 
-def _resolve(path: AttrPath, context: dict[str, Any], schema: ResourceSchema | None, parent: AttrDef | None) -> _Target:
-    """The values an attribute path designates in context (a resource, or one entry of a multi-valued
-    complex attribute when parent is set), with the definition that governs their comparison."""
-    if parent is not None:
-        definition = parent.sub(path.attr)
-        return _Target(_flatten([lookup(context, path.attr)]), definition)
-    assert schema is not None
-    container: Any = context
-    if path.uri and not schema.is_core(path.uri):
-        extension = schema.extension_key(path.uri)
-        if extension is None:
-            return _Target([], None)
-        container = lookup(context, extension)
-    definition = schema.attribute(path.attr, path.uri)
-    if definition is None:
-        return _Target([], None)
-    if definition.schema and definition.schema not in (schema.core,) and not path.uri:
-        container = lookup(context, definition.schema)  # un-qualified extension attribute (manager)
-    value = lookup(container, definition.name)
-    if path.sub_attr:
-        sub = definition.sub(path.sub_attr)
-        entries = value if isinstance(value, list) else [value]
-        return _Target(_flatten([lookup(e, path.sub_attr) for e in entries if isinstance(e, dict)]), sub)
-    if definition.type == "complex":
-        entries = value if isinstance(value, list) else [value]
-        return _Target(_flatten([lookup(e, "value") for e in entries if isinstance(e, dict)]), definition.sub("value"))
-    return _Target(_flatten([value]), definition)
+def _values(value: Any) -> list[Any]:
+    """A stored value as a list of its non-null values (multi-valued attributes hold lists)."""
+    items = value if isinstance(value, list) else [value]
+    return [v for v in items if v is not None]
 
 
-def _flatten(values: Iterable[Any]) -> list[Any]:
-    out: list[Any] = []
-    for value in values:
-        if isinstance(value, list):
-            out.extend(v for v in value if v is not None)
-        elif value is not None:
-            out.append(value)
-    return out
+# --- typed comparison -------------------------------------------------------------------------------
 
 
 def _present(value: Any) -> bool:
-    return value not in (None, "", [], {})
+    if isinstance(value, dict):
+        return any(_present(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_present(v) for v in value)
+    return value is not None and value != ""
 
 
 def _as_bool(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
     return None
 
 
-def _as_datetime(value: Any) -> datetime | None:
+def _as_instant(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.strip())
     except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)  # no offset: UTC, as we store
+
+
+def _as_number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation:
         return None
 
 
@@ -141,140 +162,257 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _compare(op: CompareOperator, actual: Any, expected: Any, definition: AttrDef | None) -> bool:
-    kind = definition.type if definition else "string"
-    if expected is None:
-        return op == CompareOperator.eq and actual is None or op == CompareOperator.ne and actual is not None
-    if kind == "boolean" or isinstance(expected, bool):
-        if op in _ORDERING:
-            raise ScimError(400, "invalidFilter", f"Operator {op.value} cannot compare booleans.")
-        left, right = _as_bool(actual), _as_bool(expected)
-        if left is None or right is None:
-            return op == CompareOperator.ne
-        return (left == right) == (op == CompareOperator.eq) if op in (CompareOperator.eq, CompareOperator.ne) else False
-    if kind == "complex":
-        raise ScimError(400, "invalidFilter", f"Cannot compare the complex attribute {definition.name if definition else ''} to a value.")
-    if kind == "dateTime":
-        left_dt, right_dt = _as_datetime(actual), _as_datetime(expected)
-        if left_dt is not None and right_dt is not None and op in _ORDERING | {CompareOperator.eq, CompareOperator.ne}:
-            return _order(op, left_dt, right_dt)
-    if kind in ("integer", "decimal") and isinstance(actual, (int, float)) and isinstance(expected, (int, float)):
-        return _order(op, actual, expected) if op in _ORDERING | {CompareOperator.eq, CompareOperator.ne} else False
-    left, right = _text(actual), _text(expected)
-    if not (definition and definition.case_exact):
-        left, right = left.casefold(), right.casefold()
-    if op == CompareOperator.co:
-        return right in left
-    if op == CompareOperator.sw:
-        return left.startswith(right)
-    if op == CompareOperator.ew:
-        return left.endswith(right)
-    return _order(op, left, right)
+def _invalid(detail: str) -> ScimError:
+    return ScimError(400, "invalidFilter", detail)
 
 
-def _order(op: CompareOperator, left: Any, right: Any) -> bool:
-    return {
-        CompareOperator.eq: left == right,
-        CompareOperator.ne: left != right,
-        CompareOperator.gt: left > right,
-        CompareOperator.ge: left >= right,
-        CompareOperator.lt: left < right,
-        CompareOperator.le: left <= right,
-    }[op]
+@dataclass(frozen=True)
+class _Test:
+    """One comparison, checked against the attribute definition once and then applied to each value."""
+
+    op: CompareOperator
+    definition: AttrDef
+    expected: Any
+
+    @classmethod
+    def build(cls, op: CompareOperator, definition: AttrDef, literal: Any, label: str) -> "_Test":
+        kind = definition.type
+        if literal is None:
+            if op not in (CompareOperator.eq, CompareOperator.ne):
+                raise _invalid(f"{label} {op.value} null: null can only be compared with eq or ne.")
+            return cls(op, definition, None)
+        unordered = kind == "binary" and op in _ORDERING
+        if unordered or kind == "boolean" and op not in (CompareOperator.eq, CompareOperator.ne):
+            raise _invalid(f"{label} is {kind}: operator {op.value} does not apply to it.")
+        if kind == "boolean":
+            expected: Any = _as_bool(literal)
+            if expected is None:
+                raise _invalid(f"{label} is boolean: compare it with true or false, not {literal!r}.")
+        elif kind == "dateTime" and op not in _SUBSTRING:
+            expected = _as_instant(_text(literal))
+            if expected is None:
+                raise _invalid(f'{label} is a dateTime: {literal!r} is not one (use e.g. "2024-01-31T12:00:00Z").')
+        elif kind in ("integer", "decimal") and op not in _SUBSTRING:
+            expected = _as_number(literal)
+            if expected is None:
+                raise _invalid(f"{label} is a number: {literal!r} is not one.")
+        else:
+            expected = _text(literal)
+            if not definition.case_exact:
+                expected = expected.casefold()
+        return cls(op, definition, expected)
+
+    def equal(self, actual: Any) -> bool:
+        return self._holds(CompareOperator.eq, actual)
+
+    def holds(self, actual: Any) -> bool:
+        return self._holds(self.op, actual)
+
+    def _holds(self, op: CompareOperator, actual: Any) -> bool:
+        kind = self.definition.type
+        if kind == "boolean":
+            return _as_bool(actual) == self.expected
+        if kind == "dateTime" and op not in _SUBSTRING:
+            left: Any = _as_instant(actual)
+        elif kind in ("integer", "decimal") and op not in _SUBSTRING:
+            left = _as_number(actual)
+        else:
+            left = _text(actual)
+            if not self.definition.case_exact:
+                left = left.casefold()
+        if left is None:
+            return False
+        right = self.expected
+        if op == CompareOperator.eq:
+            return bool(left == right)
+        if op == CompareOperator.co:
+            return right in left
+        if op == CompareOperator.sw:
+            return bool(left.startswith(right))
+        if op == CompareOperator.ew:
+            return bool(left.endswith(right))
+        if op == CompareOperator.gt:
+            return bool(left > right)
+        if op == CompareOperator.ge:
+            return bool(left >= right)
+        if op == CompareOperator.lt:
+            return bool(left < right)
+        return bool(left <= right)
 
 
-class _Evaluator(FilterVisitor[bool]):
-    def __init__(self, context: dict[str, Any], schema: ResourceSchema | None, parent: AttrDef | None = None):
-        self.context = context
+# --- evaluation -------------------------------------------------------------------------------------
+
+Predicate = Callable[[dict[str, Any]], bool]
+Reader = Callable[[dict[str, Any]], list[Any]]
+
+
+def _never(_: dict[str, Any]) -> bool:
+    return False
+
+
+class _Compiler(FilterVisitor[Predicate]):
+    """Turns a filter into a predicate on a resource (schema set) or on one entry of a complex attribute
+    (parent set). Everything that depends only on the filter and the schema (which attribute, its type, a
+    misused operator) is settled here, once, so a misuse is an error whatever the data and evaluation order."""
+
+    def __init__(self, schema: ResourceSchema | None, parent: AttrDef | None = None):
         self.schema = schema
         self.parent = parent
 
-    def visit_logical_expr(self, node: LogicalExpr) -> bool:
-        results = (self.visit(term) for term in node.terms)
-        return all(results) if node.op == LogicalOperator.and_ else any(results)
-
-    def visit_not(self, node: Not) -> bool:
-        return not self.visit(node.expr)
-
-    def visit_present(self, node: Present) -> bool:
-        return any(_present(v) for v in _resolve(node.attr_path, self.context, self.schema, self.parent).values)
-
-    def visit_comparison(self, node: Comparison) -> bool:
-        target = _resolve(node.attr_path, self.context, self.schema, self.parent)
-        if not target.values:
-            return node.op == CompareOperator.ne or (node.op == CompareOperator.eq and node.value is None)
-        if node.op == CompareOperator.ne:
-            return all(_compare(node.op, v, node.value, target.definition) for v in target.values)
-        return any(_compare(node.op, v, node.value, target.definition) for v in target.values)
-
-    def visit_value_path(self, node: ValuePath) -> bool:
+    def _reader(self, path: AttrPath) -> tuple[AttrDef, Reader, str] | None:
+        """(definition, reader of its non-null values, label); None for a name the schema does not know."""
         if self.parent is not None:
-            raise ScimError(400, "invalidFilter", "Value paths cannot be nested.")
-        definition, entries = self._entries(node.attr_path)
-        return any(_Evaluator(entry, None, definition).visit(node.val_filter) for entry in entries)
-
-    def _entries(self, path: AttrPath) -> tuple[AttrDef | None, list[dict[str, Any]]]:
+            entry_sub = self.parent.sub(path.attr)
+            if entry_sub is None or path.sub_attr:
+                return None
+            return entry_sub, lambda entry: _values(lookup(entry, entry_sub.name)), f"{self.parent.name}.{entry_sub.name}"
         assert self.schema is not None
-        definition = self.schema.attribute(path.attr, path.uri)
-        if definition is None or definition.type != "complex":
-            return definition, []
-        container = self.context
-        if definition.schema and definition.schema != self.schema.core:
-            container = lookup(self.context, definition.schema) or {}
-        value = lookup(container, definition.name)
-        entries = value if isinstance(value, list) else [value]
-        return definition, [e for e in entries if isinstance(e, dict)]
+        found = self.schema.find(path)
+        if found is None:
+            return None
+        attr, sub = found
+        label = f"{attr.name}.{sub.name}" if sub else attr.name
+        schema = self.schema
+        if sub is None:
+            return attr, lambda resource: _values(attribute_value(resource, attr, schema)), label
+        return sub, lambda resource: _sub_values(_values(attribute_value(resource, attr, schema)), sub.name), label
+
+    def visit_logical_expr(self, node: LogicalExpr) -> Predicate:
+        terms = [self.visit(term) for term in node.terms]
+        if node.op == LogicalOperator.and_:
+            return lambda resource: all(term(resource) for term in terms)
+        return lambda resource: any(term(resource) for term in terms)
+
+    def visit_not(self, node: Not) -> Predicate:
+        inner = self.visit(node.expr)
+        return lambda resource: not inner(resource)
+
+    def visit_present(self, node: Present) -> Predicate:
+        found = self._reader(node.attr_path)
+        if found is None:
+            return _never
+        read = found[1]
+        return lambda resource: _present(read(resource))
+
+    def visit_comparison(self, node: Comparison) -> Predicate:
+        found = self._reader(node.attr_path)
+        if found is None:
+            return _never  # unknown attributes match nothing, `ne` included
+        definition, read, label = found
+        if definition.type == "complex":
+            # A complex attribute compares through its `value` (members eq "<id>", manager eq "<id>").
+            value_def = definition.sub("value")
+            if value_def is None or node.op in _ORDERING:
+                example = f"{label}.{(value_def or definition.sub_attributes[0]).name}"
+                raise _invalid(f"{label} is complex: compare one of its sub-attributes, e.g. {example}.")
+            definition, read = value_def, _through_value(read)
+        test = _Test.build(node.op, definition, node.value, label)
+        if test.expected is None:  # `eq null` is absence, `ne null` presence
+            wants_absent = node.op == CompareOperator.eq
+            return lambda resource: (not read(resource)) == wants_absent
+        if node.op == CompareOperator.ne:  # `not eq`: also true when the attribute is missing
+            return lambda resource: not any(test.equal(v) for v in read(resource))
+        return lambda resource: any(test.holds(v) for v in read(resource))
+
+    def visit_value_path(self, node: ValuePath) -> Predicate:
+        if self.parent is not None:
+            raise _invalid(f"Value filters cannot be nested ({self.parent.name}[... {node.attr_path.attr}[...]]).")
+        assert self.schema is not None
+        found = self.schema.find(node.attr_path)
+        if found is None:
+            return _never
+        attr, sub = found
+        if attr.type != "complex" or sub is not None:
+            raise _invalid(f"{attr.name} is not a complex attribute: it cannot take a [value filter].")
+        inner = _Compiler(None, attr).visit(node.val_filter)
+        schema = self.schema
+        return lambda resource: any(inner(e) for e in _values(attribute_value(resource, attr, schema)) if isinstance(e, dict))
 
 
-def values_at(path: AttrPath, resource: dict[str, Any], schema: ResourceSchema) -> list[Any]:
-    """The values an attribute path designates in a resource (sorting uses the filter's resolution)."""
-    return _resolve(path, resource, schema, None).values
+def _sub_values(entries: list[Any], name: str) -> list[Any]:
+    return _values([lookup(entry, name) for entry in entries if isinstance(entry, dict)])
+
+
+def _through_value(read: Reader) -> Reader:
+    return lambda resource: _sub_values(read(resource), "value")
+
+
+@lru_cache(maxsize=256)
+def _predicate(node: FilterNode, schema: ResourceSchema) -> Predicate:
+    return _Compiler(schema).visit(node)
+
+
+@lru_cache(maxsize=256)
+def _entry_predicate(node: FilterNode, attribute: AttrDef) -> Predicate:
+    return _Compiler(None, attribute).visit(node)
 
 
 def matches(node: FilterNode, resource: dict[str, Any], schema: ResourceSchema) -> bool:
-    return _Evaluator(resource, schema).visit(node)
+    """Whether a resource satisfies a filter. Unknown attributes match nothing; a filter that misuses a known
+    attribute (ordering a boolean, a malformed dateTime) is ScimError(400, "invalidFilter") whatever the data.
+    The filter is compiled once per (filter, schema), so testing many resources costs one walk each."""
+    return _predicate(node, schema)(resource)
 
 
 def entry_matches(node: FilterNode, entry: dict[str, Any], attribute: AttrDef) -> bool:
-    """Whether one entry of a multi-valued complex attribute satisfies a value filter (PATCH paths)."""
-    return _Evaluator(entry, None, attribute).visit(node)
+    """Whether one entry of a complex attribute satisfies a value filter (PATCH paths `emails[type eq "work"]`)."""
+    return _entry_predicate(node, attribute)(entry)
 
 
-# --- index selection --------------------------------------------------------------------------------
+# --- what the query engine can read by key ----------------------------------------------------------
 
 _INDEXED = {"User": ("id", "userName", "externalId"), "Group": ("id", "displayName", "externalId")}
 
 
 @dataclass(frozen=True)
 class IndexHint:
-    attribute: str
+    attribute: str  # canonical name: id | userName | displayName | externalId
     value: str
+
+
+def _conjuncts(node: FilterNode) -> Iterator[FilterNode]:
+    if isinstance(node, LogicalExpr) and node.op == LogicalOperator.and_:
+        for term in node.terms:
+            yield from _conjuncts(term)
+    else:
+        yield node
 
 
 def _hint(node: FilterNode, schema: ResourceSchema) -> IndexHint | None:
     if not isinstance(node, Comparison) or node.op != CompareOperator.eq or node.attr_path.sub_attr:
         return None
-    if node.attr_path.uri and not schema.is_core(node.attr_path.uri):
-        return None
     if node.value is None or isinstance(node.value, bool):
         return None
-    for name in _INDEXED[schema.resource_type]:
-        if node.attr_path.attr.lower() == name.lower():
-            return IndexHint(name, _text(node.value))
-    return None
+    if node.attr_path.uri and not schema.is_core(node.attr_path.uri):
+        return None
+    name = node.attr_path.attr.lower()
+    return next((IndexHint(a, _text(node.value)) for a in _INDEXED[schema.resource_type] if a.lower() == name), None)
 
 
 def index_hint(node: FilterNode, schema: ResourceSchema) -> IndexHint | None:
-    """An equality the query can be answered from (the caller still applies the whole filter)."""
-    terms = node.terms if isinstance(node, LogicalExpr) and node.op == LogicalOperator.and_ else (node,)
-    hints = [h for h in (_hint(t, schema) for t in terms) if h is not None]
+    """An equality every match must satisfy and an index can answer (id, then userName/displayName, then
+    externalId). The caller reads the candidates by key and still applies the whole filter to them."""
+    hints = [h for h in (_hint(t, schema) for t in _conjuncts(node)) if h is not None]
     order = _INDEXED[schema.resource_type]
     return min(hints, key=lambda h: order.index(h.attribute), default=None)
 
 
+def _member_id(node: FilterNode) -> str | None:
+    """The user id of `members eq "U"`, `members.value eq "U"` or `members[value eq "U"]`, else None."""
+    if isinstance(node, ValuePath):
+        inner = node.val_filter
+        if node.sub_attr or not isinstance(inner, Comparison) or inner.attr_path.sub_attr or inner.attr_path.attr.lower() != "value":
+            return None
+        node = inner
+    elif not isinstance(node, Comparison) or (node.attr_path.sub_attr or "value").lower() != "value":
+        return None
+    return node.value if node.op == CompareOperator.eq and isinstance(node.value, str) else None
+
+
 def member_values(node: FilterNode) -> frozenset[str] | None:
-    """User ids a group filter tests membership of; frozenset() if it never mentions members,
-    None if it uses members in a way that needs the whole member list."""
+    """User ids a group filter tests membership of: frozenset() if it never mentions members, None if it
+    uses members in any other way than equality on an id (the caller then needs the whole member list).
+    Evaluating the filter on a member list restricted to these ids gives the same answer as on the full list."""
     if isinstance(node, LogicalExpr):
         parts = [member_values(t) for t in node.terms]
         return None if any(p is None for p in parts) else frozenset().union(*parts)  # type: ignore[arg-type]
@@ -283,12 +421,5 @@ def member_values(node: FilterNode) -> frozenset[str] | None:
     path = node.attr_path if isinstance(node, (Comparison, Present, ValuePath)) else None
     if path is None or path.attr.lower() != "members":
         return frozenset()
-    if isinstance(node, Comparison):
-        if node.op == CompareOperator.eq and (node.attr_path.sub_attr or "value").lower() == "value" and isinstance(node.value, str):
-            return frozenset({node.value})
-        return None
-    if isinstance(node, ValuePath):
-        inner = node.val_filter
-        if isinstance(inner, Comparison) and inner.op == CompareOperator.eq and inner.attr_path.attr.lower() == "value" and isinstance(inner.value, str):
-            return frozenset({inner.value})
-    return None
+    member = _member_id(node)
+    return None if member is None else frozenset({member})

@@ -1,17 +1,19 @@
-"""List parameters (RFC 7644 §3.4.2.3-§3.4.2.4), sorting, paging and the ListResponse message."""
+"""List parameters (RFC 7644 §3.4.2.3-§3.4.2.4, §3.4.3), sorting, paging and the ListResponse message."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
 from scim2_models.exceptions import SCIMException
 from scim2_models.path import AttrPath, Path
 
 from shared.scim.errors import ScimError
-from shared.scim.filter import lookup, values_at
+from shared.scim.filter import attribute_value, lookup
 from shared.scim.projection import parse_attribute_list
-from shared.scim.schema import ResourceSchema
+from shared.scim.schema import AttrDef, ResourceSchema
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 MAX_RESULTS = 500
@@ -31,78 +33,135 @@ class ListParams:
 def _int(value: Any, name: str) -> int | None:
     if value is None or value == "":
         return None
+    invalid = ScimError(400, "invalidValue", f"{name} must be an integer, got {value!r}.")
     if isinstance(value, bool):
-        raise ScimError(400, "invalidValue", f"{name} must be an integer.")
-    try:
+        raise invalid
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise invalid
         return int(value)
-    except (TypeError, ValueError):
-        raise ScimError(400, "invalidValue", f"{name} must be an integer, got {value!r}.") from None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise invalid from None
+
+
+def _text(value: Any, name: str, scim_type: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ScimError(400, scim_type, f"{name} must be a string, got {value!r}.")
+    return value
 
 
 def parse_list_params(params: Mapping[str, Any]) -> ListParams:
-    """From URL query parameters or a SearchRequest body; names are case-insensitive."""
+    """From URL query parameters or a SearchRequest body (same names, case-insensitive; attributes may be
+    lists). Out-of-range paging is clamped as RFC 7644 §3.4.2.4 says; malformed values are 400 invalidValue."""
     lowered = {str(k).lower(): v for k, v in params.items()}
     start = _int(lowered.get("startindex"), "startIndex")
     count = _int(lowered.get("count"), "count")
-    order = str(lowered.get("sortorder") or "ascending").lower()
+    order = (_text(lowered.get("sortorder"), "sortOrder", "invalidValue") or "ascending").lower()
     if order not in ("ascending", "descending"):
-        raise ScimError(400, "invalidValue", "sortOrder must be 'ascending' or 'descending'.")
-    text = lowered.get("filter")
-    if text is not None and not isinstance(text, str):
-        raise ScimError(400, "invalidFilter", "filter must be a string.")
+        raise ScimError(400, "invalidValue", f"sortOrder must be 'ascending' or 'descending', got {order!r}.")
     return ListParams(
-        filter=text or None,
-        start_index=max(1, start) if start is not None else 1,
+        filter=_text(lowered.get("filter"), "filter", "invalidFilter"),
+        start_index=1 if start is None else max(1, start),
         count=None if count is None else min(max(0, count), MAX_RESULTS),
-        sort_by=str(lowered["sortby"]) if lowered.get("sortby") else None,
+        sort_by=_text(lowered.get("sortby"), "sortBy", "invalidValue"),
         sort_order=order,
         attributes=parse_attribute_list(lowered.get("attributes")),
         excluded_attributes=parse_attribute_list(lowered.get("excludedattributes")),
     )
 
 
-def _sort_path(sort_by: str) -> AttrPath:
+# --- sorting ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _SortKey:
+    attr: AttrDef
+    compared: AttrDef  # the attribute or sub-attribute whose values are ordered
+    sub: str | None  # sub-attribute read from each entry of a complex attribute
+
+
+def _sort_key(sort_by: str, schema: ResourceSchema) -> _SortKey | None:
+    """What sortBy designates; None for an attribute the schema does not know (the order is then kept)."""
     try:
-        node = Path(sort_by).ast
+        path = Path(sort_by.strip()).ast
     except (SCIMException, ValueError):
-        node = None
-    if not isinstance(node, AttrPath):
-        raise ScimError(400, "invalidValue", f"Cannot sort by {sort_by!r}: not an attribute path.")
-    return node
-
-
-def _sort_key(resource: dict[str, Any], schema: ResourceSchema, path: AttrPath) -> tuple[int, Any]:
-    definition = schema.attribute(path.attr, path.uri)
-    value: Any = None
-    if definition is not None and definition.multi_valued and not path.sub_attr:
-        entries = lookup(resource, definition.name) or []
-        primary = next((e for e in entries if isinstance(e, dict) and e.get("primary") is True), None)
-        chosen = primary or (entries[0] if entries else None)
-        value = lookup(chosen, "value") if isinstance(chosen, dict) else chosen
-    else:
-        values = values_at(path, resource, schema)
-        value = values[0] if values else None
+        path = None
+    if not isinstance(path, AttrPath):
+        raise ScimError(400, "invalidValue", f"sortBy must name an attribute, such as userName or name.familyName; got {sort_by!r}.")
+    found = schema.find(path)
+    if found is None:
+        return None
+    attr, sub = found
+    if sub is not None:
+        return _SortKey(attr, sub, sub.name)
+    if attr.type != "complex":
+        return _SortKey(attr, attr, None)
+    value = attr.sub("value")
     if value is None:
-        return (1, "")
-    if isinstance(value, str):
-        target = path.sub_attr and definition and definition.sub(path.sub_attr) or definition
-        return (0, value if target and target.case_exact else value.casefold())
-    return (0, value)
+        example = attr.sub_attributes[0].name if attr.sub_attributes else "value"
+        raise ScimError(400, "invalidValue", f"{attr.name} is complex: sort by one of its sub-attributes, e.g. {attr.name}.{example}.")
+    return _SortKey(attr, value, value.name)
+
+
+def _sortable(value: Any, definition: AttrDef) -> tuple[int, Any] | None:
+    """An orderable form of a value; values of different kinds never meet in one comparison."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return (0, value)
+    if isinstance(value, (int, float)):
+        return (1, Decimal(str(value)))
+    text = str(value)
+    if definition.type == "dateTime":
+        try:
+            instant = datetime.fromisoformat(text.strip())
+            return (2, instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc))
+        except ValueError:
+            pass
+    if definition.type in ("integer", "decimal"):
+        try:
+            return (1, Decimal(text.strip()))
+        except InvalidOperation:
+            pass
+    return (3, text if definition.case_exact else text.casefold())
+
+
+def _value_of(resource: dict[str, Any], key: _SortKey, schema: ResourceSchema) -> tuple[int, Any] | None:
+    stored = attribute_value(resource, key.attr, schema)
+    if isinstance(stored, list):  # multi-valued: the primary value, else the first (RFC 7644 §3.4.2.3)
+        entries = [e for e in stored if e is not None]
+        stored = next((e for e in entries if isinstance(e, dict) and lookup(e, "primary") is True), entries[0] if entries else None)
+    if key.sub is not None:
+        stored = lookup(stored, key.sub)
+    return _sortable(stored, key.compared)
 
 
 def sort_resources(resources: list[dict[str, Any]], schema: ResourceSchema, sort_by: str | None, sort_order: str) -> list[dict[str, Any]]:
+    """Stable sort by one attribute; resources without a value come last ascending and first descending."""
     if not sort_by:
         return resources
-    path = _sort_path(sort_by)
-    keyed = [(_sort_key(r, schema, path), i, r) for i, r in enumerate(resources)]
-    present = sorted((k for k in keyed if k[0][0] == 0), key=lambda k: (k[0][1], k[1]), reverse=sort_order == "descending")
-    missing = [k for k in keyed if k[0][0] == 1]
-    return [r for _, _, r in present + missing]
+    key = _sort_key(sort_by, schema)
+    if key is None:
+        return list(resources)
+    keyed = [(_value_of(r, key, schema), r) for r in resources]
+    present = [(k, r) for k, r in keyed if k is not None]
+    missing = [r for k, r in keyed if k is None]
+    descending = sort_order == "descending"
+    ordered = [r for _, r in sorted(present, key=lambda kr: kr[0], reverse=descending)]  # sorted() is stable, reversed too
+    return missing + ordered if descending else ordered + missing
+
+
+# --- paging -----------------------------------------------------------------------------------------
 
 
 def page(resources: list[dict[str, Any]], start_index: int, count: int | None) -> list[dict[str, Any]]:
-    start = start_index - 1
-    return resources[start:] if count is None else resources[start : start + count]
+    """The slice a 1-based startIndex and an optional count select (empty past the end)."""
+    start = max(1, start_index) - 1
+    return resources[start:] if count is None else resources[start : start + max(0, count)]
 
 
 def list_response(resources: list[dict[str, Any]], total: int, start_index: int) -> dict[str, Any]:

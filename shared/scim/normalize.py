@@ -2,8 +2,8 @@
 
 Tolerant where Entra is sloppy (misspelt or missing schema URNs, client `meta`, `null`s, empty lists,
 enterprise attributes at top level, `"True"`/`"False"` strings, a bare manager id), strict where data
-would otherwise be lost or corrupted (wrong JSON types, missing required attributes). Values are kept
-exactly as sent: nothing is reformatted, so Entra's next comparison finds no difference.
+would otherwise be lost or corrupted (wrong JSON types, missing required attributes, members without an
+id). Values are kept exactly as sent: nothing is reformatted, so Entra's next comparison finds no difference.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from shared.scim.errors import ScimError
-from shared.scim.schema import ENTERPRISE_USER, AttrDef, ResourceSchema
+from shared.scim.schema import ENTERPRISE_USER, AttrDef, ResourceSchema, schema_defs
 
 ADSCIM_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
+# Entra's 2019 documentation misspells the enterprise URN; its bodies still mean the enterprise extension.
 _ALIASES = {"urn:ietf:params:scim:schemas:extension:enterprise:2.0user": ENTERPRISE_USER}
 _IGNORED_KEYS = {"schemas", "id", "meta"}
 
@@ -41,6 +42,11 @@ def split_urn_attribute(key: str, schema: ResourceSchema) -> tuple[str, str] | N
     return None
 
 
+def read_only_extension(uri: str) -> bool:
+    """An extension the service owns entirely (the employee status): clients can neither set nor remove it."""
+    return all(a.read_only for a in schema_defs()[uri].attributes)
+
+
 def as_bool(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
@@ -54,17 +60,15 @@ def _invalid(path: str, expected: str, value: Any) -> ScimError:
 
 
 def _clean_single(attr: AttrDef, value: Any, path: str) -> Any:
-    if value is None:
-        return None
+    if value is None or value == "":
+        return None  # both mean "no value": Microsoft's validator clears attributes with "" and with null
     if attr.type == "complex":
         if attr.name == "manager":
             # Entra sends the manager as a bare id; the 2019 documentation as a one-element list.
             if isinstance(value, str):
-                return {"value": value} if value else None
+                return {"value": value}
             if isinstance(value, list):
-                value = value[0] if value else None
-                if value is None:
-                    return None
+                return _clean_single(attr, value[0], path) if value else None
         if not isinstance(value, dict):
             raise _invalid(path, "an object", value)
         out: dict[str, Any] = {}
@@ -85,11 +89,11 @@ def _clean_single(attr: AttrDef, value: Any, path: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _invalid(path, "a number", value)
         return value
-    if isinstance(value, bool) or isinstance(value, (dict, list)):
+    if isinstance(value, (bool, dict, list)):
         raise _invalid(path, "a string", value)
     if isinstance(value, (int, float)):
-        return str(value)
-    return value if value != "" else None
+        return str(value)  # Entra sends strings; a client sending a bare number meant its text
+    return value
 
 
 def clean_value(attr: AttrDef, value: Any, path: str) -> Any:
@@ -103,10 +107,18 @@ def clean_value(attr: AttrDef, value: Any, path: str) -> Any:
     return _clean_single(attr, value, path)
 
 
-def check_members(members: Any) -> None:
-    for entry in members or []:
-        if not isinstance(entry.get("value"), str) or not entry["value"]:
-            raise ScimError(400, "invalidValue", "Every member needs a string 'value' holding a user id.")
+def clean_members(attr: AttrDef, value: Any, path: str) -> list[dict[str, Any]]:
+    """Group member entries; each must name a user by a non-empty string `value` (checked before cleaning,
+    which would otherwise silently drop an entry whose id is empty)."""
+    if value is None or value == "":
+        return []
+    for entry in value if isinstance(value, list) else [value]:
+        if entry is None:
+            continue
+        member_id = next((v for k, v in entry.items() if k.lower() == "value"), None) if isinstance(entry, dict) else None
+        if not isinstance(member_id, str) or not member_id:
+            raise ScimError(400, "invalidValue", f"Every entry of {path} needs a string 'value' holding a user id, got {str(entry)[:80]!r}.")
+    return clean_value(attr, value, path) or []
 
 
 def clean_resource(body: Any, schema: ResourceSchema) -> dict[str, Any]:
@@ -119,7 +131,10 @@ def clean_resource(body: Any, schema: ResourceSchema) -> dict[str, Any]:
     def place(attr: AttrDef, value: Any, name: str) -> None:
         if attr.read_only:
             return
-        cleaned = clean_value(attr, value, name)
+        if schema.resource_type == "Group" and attr.name == "members":
+            cleaned: Any = clean_members(attr, value, name) or None
+        else:
+            cleaned = clean_value(attr, value, name)
         if cleaned is None:
             return
         if attr.schema and attr.schema != schema.core:
@@ -132,7 +147,7 @@ def clean_resource(body: Any, schema: ResourceSchema) -> dict[str, Any]:
             continue
         uri = canonical_uri(key, schema)
         if uri is not None:
-            if value is None:
+            if value is None or read_only_extension(uri):
                 continue
             if not isinstance(value, dict):
                 raise _invalid(key, "an object", value)
@@ -157,8 +172,6 @@ def clean_resource(body: Any, schema: ResourceSchema) -> dict[str, Any]:
     resource.update(core)
     resource.update({uri: attrs for uri, attrs in extensions.items() if attrs})
     check_required(resource, schema)
-    if schema.resource_type == "Group":
-        check_members(resource.get("members"))
     return resource
 
 

@@ -11,26 +11,28 @@ come back as MemberChanges for the storage layer.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scim2_models.exceptions import SCIMException
-from scim2_models.path import AttrPath, CompareOperator, Comparison, FilterNode, LogicalExpr, LogicalOperator, Path, ValuePath
+from scim2_models.path import AttrPath, CompareOperator, Comparison, FilterNode, LogicalExpr, LogicalOperator, Not, Path, Present, ValuePath
 
 from shared.scim.errors import ScimError
 from shared.scim.filter import entry_matches
-from shared.scim.normalize import canonical_uri, check_members, check_required, clean_value, split_urn_attribute
+from shared.scim.normalize import canonical_uri, check_required, clean_members, clean_value, read_only_extension, split_urn_attribute
 from shared.scim.schema import AttrDef, ResourceSchema
 
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 _IGNORED_KEYS = {"id", "schemas", "meta"}
+# RFC 7643 attributes this service never stores: writing them is accepted and ignored, as in a POST.
+_UNSTORED = {"password"}
+# Sub-attributes that only say which entry this is; an entry with nothing else carries no data.
 _IDENTITY_SUBS = {"type", "primary"}
 
 
 @dataclass
 class MemberChanges:
-    replace_all: bool = False
-    add: list[dict[str, Any]] = field(default_factory=list)
+    replace_all: bool = False  # existing members not re-added by `add` are to be removed
+    add: list[dict[str, Any]] = field(default_factory=list)  # {"value": id, ...} in order, one per id
     remove: set[str] = field(default_factory=set)
 
     def added(self, entries: list[dict[str, Any]]) -> None:
@@ -47,6 +49,9 @@ class MemberChanges:
     def cleared(self) -> None:
         self.replace_all, self.add, self.remove = True, [], set()
 
+    def __bool__(self) -> bool:
+        return self.replace_all or bool(self.add) or bool(self.remove)
+
 
 @dataclass
 class PatchResult:
@@ -61,7 +66,16 @@ class _Target:
     container: str  # "" for core/common attributes, else the extension URN holding it
     sub: AttrDef | None = None
     filter: FilterNode | None = None
-    whole_extension: str | None = None
+
+
+@dataclass(frozen=True)
+class _WholeExtension:
+    uri: str
+
+
+@dataclass(frozen=True)
+class _WholeResource:
+    pass
 
 
 def _key(op: dict[str, Any], name: str) -> Any:
@@ -77,12 +91,11 @@ def _operations(body: Any) -> list[dict[str, Any]]:
     return operations
 
 
-def _parse_path(path: str, schema: ResourceSchema) -> _Target | None:
-    """None: a custom extension we do not store (the op is ignored, as Entra expects)."""
+def _parse_path(path: str, schema: ResourceSchema) -> _Target | _WholeExtension | _WholeResource | None:
+    """None: an attribute we do not store, such as a custom extension's (the op is ignored, as Entra expects)."""
     uri = canonical_uri(path, schema)
-    if uri is not None and uri != schema.core:
-        attr = AttrDef(uri, "complex", schema=uri)
-        return _Target(attr, uri, whole_extension=uri)
+    if uri is not None:
+        return _WholeResource() if uri == schema.core else _WholeExtension(uri)
     qualified = split_urn_attribute(path, schema)
     if qualified is not None:
         uri, rest = qualified
@@ -101,6 +114,8 @@ def _parse_path(path: str, schema: ResourceSchema) -> _Target | None:
         raise ScimError(400, "invalidPath", f"Invalid path {path!r}.")
     attr = schema.attribute(attr_path.attr, attr_path.uri)
     if attr is None:
+        if attr_path.attr.lower() in _UNSTORED:
+            return None
         if attr_path.uri and not schema.is_core(attr_path.uri) and schema.extension_key(attr_path.uri) is None:
             return None
         raise ScimError(400, "invalidPath", f"Unknown attribute {attr_path.attr!r} in path {path!r}.")
@@ -109,10 +124,25 @@ def _parse_path(path: str, schema: ResourceSchema) -> _Target | None:
         sub = attr.sub(sub_name)
         if sub is None:
             raise ScimError(400, "invalidPath", f"{attr.name} has no sub-attribute {sub_name!r}.")
-    if value_filter is not None and not (attr.multi_valued and attr.type == "complex"):
-        raise ScimError(400, "invalidPath", f"{attr.name} is not a multi-valued complex attribute; it cannot be filtered.")
+    if value_filter is not None:
+        if not (attr.multi_valued and attr.type == "complex"):
+            raise ScimError(400, "invalidPath", f"{attr.name} is not a multi-valued complex attribute; it cannot be filtered.")
+        _check_filter_names(value_filter, attr)
     container = "" if not attr.schema or attr.schema == schema.core else attr.schema
     return _Target(attr, container, sub, value_filter)
+
+
+def _check_filter_names(node: FilterNode, attr: AttrDef) -> None:
+    """A value filter may only name sub-attributes: an entry created from `emails[foo eq "x"]` would store junk."""
+    if isinstance(node, LogicalExpr):
+        for term in node.terms:
+            _check_filter_names(term, attr)
+    elif isinstance(node, Not):
+        _check_filter_names(node.expr, attr)
+    elif isinstance(node, (Comparison, Present)) and not node.attr_path.uri and not node.attr_path.sub_attr and attr.sub(node.attr_path.attr):
+        return
+    else:
+        raise ScimError(400, "invalidPath", f"The filter on {attr.name} may only compare its sub-attributes, not {node}.")
 
 
 def _check_mutable(target: _Target, path: str) -> None:
@@ -120,154 +150,219 @@ def _check_mutable(target: _Target, path: str) -> None:
         raise ScimError(400, "mutability", f"{path} is read-only.")
 
 
+def _identity(node: FilterNode, attr: AttrDef) -> dict[str, Any]:
+    """What a new entry takes from the filter that selected nothing: `type eq "work"` -> {"type": "work"}."""
+    terms = node.terms if isinstance(node, LogicalExpr) and node.op == LogicalOperator.and_ else (node,)
+    identity: dict[str, Any] = {}
+    for term in terms:
+        if isinstance(term, Comparison) and term.op == CompareOperator.eq:
+            sub = attr.sub(term.attr_path.attr)
+            assert sub is not None  # _check_filter_names
+            value = clean_value(sub, term.value, f"{attr.name}.{sub.name}")
+            if value is not None:
+                identity[sub.name] = value
+    return identity
+
+
+def _new_entry(target: _Target, path: str) -> dict[str, Any]:
+    if target.filter is None:
+        return {}
+    identity = _identity(target.filter, target.attr)
+    if not identity:
+        raise ScimError(400, "noTarget", f"No entry matches {path!r} and its filter does not say how to create one.")
+    return identity
+
+
+def _one_primary(entries: list[dict[str, Any]], touched: list[dict[str, Any]]) -> None:
+    """RFC 7643 §2.4: at most one entry is primary; the one this operation made primary wins."""
+    winner = next((e for e in reversed(touched) if e.get("primary") is True), None)
+    if winner is None:
+        return
+    for entry in entries:
+        if entry is not winner and entry.get("primary") is True:
+            del entry["primary"]
+
+
+def _carries_data(entry: dict[str, Any]) -> bool:
+    return bool(set(entry) - _IDENTITY_SUBS)
+
+
 class _Patcher:
     def __init__(self, resource: dict[str, Any], schema: ResourceSchema):
         self.doc = copy.deepcopy(resource)
         self.schema = schema
         self.members: MemberChanges | None = None
+        # Multi-valued attributes this patch edited entry by entry: their data-less entries are dropped at
+        # the end, not per op, so `.primary` then `.value` on a new typed entry still lands in one entry.
+        self.edited: dict[tuple[str, str], _Target] = {}
 
     # -- containers
 
-    def _holder(self, target: _Target, create: bool) -> dict[str, Any] | None:
-        if not target.container:
+    def _holder(self, container: str, create: bool) -> dict[str, Any] | None:
+        if not container:
             return self.doc
-        holder = self.doc.get(target.container)
+        holder = self.doc.get(container)
+        if not isinstance(holder, dict):
+            holder = None
         if holder is None and create:
-            holder = self.doc[target.container] = {}
+            holder = self.doc[container] = {}
         return holder
 
-    def _tidy(self, target: _Target) -> None:
-        if target.container and not self.doc.get(target.container):
-            self.doc.pop(target.container, None)
+    def _put(self, container: str, name: str, value: Any) -> None:
+        holder = self._holder(container, create=value is not None)
+        if holder is None:
+            return
+        if value is None:
+            holder.pop(name, None)
+            if container and not holder:
+                del self.doc[container]
+        else:
+            holder[name] = value
+
+    def _get(self, target: _Target) -> Any:
+        return (self._holder(target.container, create=False) or {}).get(target.attr.name)
+
+    def _entries(self, target: _Target) -> list[dict[str, Any]]:
+        current = self._get(target)
+        return [e for e in current if isinstance(e, dict)] if isinstance(current, list) else []
+
+    def _store(self, target: _Target, entries: list[dict[str, Any]]) -> None:
+        self._put(target.container, target.attr.name, entries or None)
 
     # -- operations
 
     def apply(self, verb: str, path: Any, value: Any) -> None:
         if path in (None, ""):
-            if verb == "remove":
-                raise ScimError(400, "noTarget", "A remove operation needs a path.")
-            if not isinstance(value, dict):
-                raise ScimError(400, "invalidValue", "An operation without a path needs an object value.")
-            for key, inner in value.items():
-                if key.lower() in _IGNORED_KEYS:
-                    continue
-                self.apply(verb, key, inner)
+            self._apply_object(verb, value, "the resource")
             return
         if not isinstance(path, str):
             raise ScimError(400, "invalidPath", "path must be a string.")
         target = _parse_path(path, self.schema)
         if target is None:
             return
-        if target.whole_extension:
-            if verb == "remove":
-                self.doc.pop(target.whole_extension, None)
-            elif value is not None:
-                if not isinstance(value, dict):
-                    raise ScimError(400, "invalidValue", f"{path} needs an object value.")
-                for key, inner in value.items():
-                    if key.lower() not in _IGNORED_KEYS:
-                        self.apply(verb, f"{target.whole_extension}:{key}", inner)
-            return
-        if target.attr.name == "members" and self.schema.resource_type == "Group":
+        if isinstance(target, _WholeResource):
+            self._apply_object(verb, value, path)
+        elif isinstance(target, _WholeExtension):
+            self._extension(verb, target.uri, value, path)
+        elif target.attr.name == "members" and self.schema.resource_type == "Group":
             self._members(verb, target, value, path)
-            return
-        _check_mutable(target, path)
-        if verb == "remove":
-            self._remove(target, value, path)
         else:
-            self._set(target, value, path, add=verb == "add")
-        self._tidy(target)
+            _check_mutable(target, path)
+            if verb == "remove":
+                self._remove(target, value, path)
+            else:
+                self._set(target, value, path, add=verb == "add")
+
+    def _apply_object(self, verb: str, value: Any, where: str) -> None:
+        """Path-less add/replace: every key is itself a path (`name.givenName`, `urn:...:User:department`)."""
+        if verb == "remove":
+            raise ScimError(400, "noTarget", "A remove operation needs a path naming what to remove.")
+        if not isinstance(value, dict):
+            raise ScimError(400, "invalidValue", f"An add or replace of {where} needs an object value.")
+        for key, inner in value.items():
+            if key.lower() not in _IGNORED_KEYS:
+                self.apply(verb, key, inner)
+
+    def _extension(self, verb: str, uri: str, value: Any, path: str) -> None:
+        if verb == "remove" or value is None or value == "":
+            if read_only_extension(uri):
+                raise ScimError(400, "mutability", f"{uri} is read-only.")
+            self.doc.pop(uri, None)
+            return
+        if not isinstance(value, dict):
+            raise ScimError(400, "invalidValue", f"{path} needs an object value.")
+        for key, inner in value.items():
+            if key.lower() not in _IGNORED_KEYS:
+                self.apply(verb, f"{uri}:{key}", inner)
 
     def _set(self, target: _Target, value: Any, path: str, add: bool) -> None:
         attr = target.attr
         if attr.multi_valued:
             self._set_multi(target, value, path, add)
             return
-        holder = self._holder(target, create=True)
-        assert holder is not None
         if target.sub is not None:
-            current = holder.get(attr.name) if isinstance(holder.get(attr.name), dict) else {}
+            # Entra sends `name.givenName` with Add and Replace alike: only that sub-attribute changes.
+            current = self._get(target)
+            updated = {k: v for k, v in (current if isinstance(current, dict) else {}).items() if k != target.sub.name}
             cleaned = clean_value(target.sub, value, path)
-            updated = {k: v for k, v in current.items() if k != target.sub.name}
             if cleaned is not None:
                 updated[target.sub.name] = cleaned
-            self._put(holder, attr.name, updated or None)
+            self._put(target.container, attr.name, updated or None)
             return
         cleaned = clean_value(attr, value, path)
-        if add and attr.type == "complex" and attr.name != "manager" and isinstance(cleaned, dict):
-            cleaned = {**(holder.get(attr.name) or {}), **cleaned}
-        self._put(holder, attr.name, cleaned)
-
-    def _put(self, holder: dict[str, Any], name: str, value: Any) -> None:
-        if value is None:
-            holder.pop(name, None)
-        else:
-            holder[name] = value
-
-    def _entries(self, target: _Target) -> list[dict[str, Any]]:
-        holder = self._holder(target, create=False) or {}
-        return [dict(e) for e in holder.get(target.attr.name) or [] if isinstance(e, dict)]
-
-    def _store(self, target: _Target, entries: list[dict[str, Any]]) -> None:
-        holder = self._holder(target, create=bool(entries))
-        if holder is not None:
-            self._put(holder, target.attr.name, entries or None)
+        current = self._get(target)
+        if add and attr.type == "complex" and attr.name != "manager" and isinstance(cleaned, dict) and isinstance(current, dict):
+            cleaned = {**current, **cleaned}  # RFC 7644 §3.5.2.1: add merges sub-attributes
+        self._put(target.container, attr.name, cleaned)
 
     def _set_multi(self, target: _Target, value: Any, path: str, add: bool) -> None:
         attr = target.attr
         entries = self._entries(target)
         if target.filter is None and target.sub is None:
             cleaned = clean_value(attr, value, path) or []
-            if add:
-                entries += [e for e in cleaned if e not in entries]
+            if not add:
+                entries, touched = cleaned, cleaned
             else:
-                entries = cleaned
-            self._store(target, _one_primary(entries, cleaned))
+                touched = []
+                for entry in cleaned:
+                    existing = next((e for e in entries if e == entry), None)
+                    if existing is None:
+                        entries.append(entry)
+                    touched.append(existing or entry)
+            _one_primary(entries, touched)
+            self._store(target, entries)
             return
+        selected = [e for e in entries if target.filter is None or entry_matches(target.filter, e, attr)]
         if target.sub is not None:
             new_value = clean_value(target.sub, value, path)
-            piece = {target.sub.name: new_value} if new_value is not None else {}
-        else:
-            new_value = clean_value(AttrDef(attr.name, "complex", sub_attributes=attr.sub_attributes), value, path)
-            piece = new_value or {}
-        selected = [i for i, e in enumerate(entries) if target.filter is None or entry_matches(target.filter, e, attr)]
-        if not selected:
-            if not piece:
-                return
-            entries.append({**_identity(target.filter), **piece})
-            selected = [len(entries) - 1]
-        else:
-            for i in selected:
-                entry = entries[i]
-                if target.sub is not None and new_value is None:
+            if not selected and new_value is not None:
+                selected = [_new_entry(target, path)]
+                entries.append(selected[0])
+            for entry in selected:
+                if new_value is None:
                     entry.pop(target.sub.name, None)
                 else:
-                    entry.update(piece)
-        entries = [e for e in entries if set(e) - _IDENTITY_SUBS]
-        self._store(target, _one_primary(entries, [entries[i] for i in selected if i < len(entries)]))
+                    entry[target.sub.name] = new_value
+        else:
+            new_entry = clean_value(replace(attr, multi_valued=False), value, path)
+            if new_entry is None:
+                entries = [e for e in entries if not any(e is s for s in selected)]
+                selected = []
+            elif not selected:
+                selected = [{**_new_entry(target, path), **new_entry}]
+                entries.append(selected[0])
+            else:
+                identity = _identity(target.filter, attr) if target.filter is not None else {}
+                for entry in selected:
+                    # add merges into the entry; replace swaps it, keeping what the filter selected it by
+                    merged = {**entry, **new_entry} if add else {**identity, **new_entry}
+                    entry.clear()
+                    entry.update(merged)
+        _one_primary(entries, selected)
+        self.edited[(target.container, attr.name)] = target
+        self._store(target, entries)
 
     def _remove(self, target: _Target, value: Any, path: str) -> None:
         attr = target.attr
         if attr.required:
             raise ScimError(400, "invalidValue", f"{attr.name} is required and cannot be removed.")
         if not attr.multi_valued:
-            holder = self._holder(target, create=False)
-            if holder is None:
-                return
             if target.sub is None:
-                holder.pop(attr.name, None)
-            elif isinstance(holder.get(attr.name), dict):
-                holder[attr.name].pop(target.sub.name, None)
-                if not holder[attr.name]:
-                    holder.pop(attr.name)
+                self._put(target.container, attr.name, None)
+            else:
+                current = self._get(target)
+                if isinstance(current, dict):
+                    rest = {k: v for k, v in current.items() if k != target.sub.name}
+                    self._put(target.container, attr.name, rest or None)
             return
         entries = self._entries(target)
         if target.filter is None and target.sub is None:
             if value is None:
                 self._store(target, [])
                 return
+            # Entra's dialect: the value lists the entries to remove (roles, like members)
             doomed = clean_value(attr, value, path) or []
-            values = {e.get("value") for e in doomed}
+            values = {e.get("value") for e in doomed} - {None}
             self._store(target, [e for e in entries if e not in doomed and e.get("value") not in values])
             return
         kept = []
@@ -276,12 +371,14 @@ class _Patcher:
                 kept.append(entry)
             elif target.sub is not None:
                 entry.pop(target.sub.name, None)
-                if set(entry) - _IDENTITY_SUBS:
-                    kept.append(entry)
+                kept.append(entry)
+        self.edited[(target.container, attr.name)] = target
         self._store(target, kept)
 
     def _members(self, verb: str, target: _Target, value: Any, path: str) -> None:
-        changes = self.members = self.members or MemberChanges()
+        if self.members is None:
+            self.members = MemberChanges()
+        changes = self.members
         if target.sub is not None:
             raise ScimError(400, "mutability", "Member sub-attributes cannot be changed; add or remove members instead.")
         if target.filter is not None:
@@ -291,17 +388,23 @@ class _Patcher:
             else:
                 changes.added([{"value": i} for i in ids])
             return
-        entries = clean_value(target.attr, value, path) or []
-        check_members(entries)
+        entries = clean_members(target.attr, value, path)
         if verb == "add":
             changes.added(entries)
         elif verb == "replace":
             changes.cleared()
             changes.added(entries)
         elif value is None:
-            changes.cleared()
+            changes.cleared()  # RFC 7644: remove without a value empties the list
         else:
-            changes.removed([e["value"] for e in entries])
+            changes.removed([e["value"] for e in entries])  # Entra's default dialect: remove only those
+
+    def finish(self) -> dict[str, Any]:
+        for target in self.edited.values():
+            self._store(target, [e for e in self._entries(target) if _carries_data(e)])
+        self.doc["schemas"] = [self.schema.core] + [uri for uri in self.schema.extensions if self.doc.get(uri)]
+        check_required(self.doc, self.schema)
+        return self.doc
 
 
 def _filtered_member_ids(node: FilterNode) -> list[str]:
@@ -309,39 +412,14 @@ def _filtered_member_ids(node: FilterNode) -> list[str]:
     terms = node.terms if isinstance(node, LogicalExpr) and node.op == LogicalOperator.or_ else (node,)
     ids = []
     for term in terms:
-        if not (isinstance(term, Comparison) and term.op == CompareOperator.eq and term.attr_path.attr.lower() == "value" and isinstance(term.value, str)):
+        if not (isinstance(term, Comparison) and term.op == CompareOperator.eq and term.attr_path.attr.lower() == "value" and isinstance(term.value, str) and term.value):
             raise ScimError(400, "invalidFilter", 'Members are selected by value only, e.g. members[value eq "<id>"].')
         ids.append(term.value)
     return ids
 
 
-def _identity(node: FilterNode | None) -> dict[str, Any]:
-    """The attributes a new entry gets from its selecting filter: `type eq "work"` -> {"type": "work"}."""
-    if node is None:
-        return {}
-    terms = node.terms if isinstance(node, LogicalExpr) and node.op == LogicalOperator.and_ else (node,)
-    identity: dict[str, Any] = {}
-    for term in terms:
-        if isinstance(term, Comparison) and term.op == CompareOperator.eq and not term.attr_path.sub_attr:
-            identity[term.attr_path.attr] = term.value
-    if not identity:
-        raise ScimError(400, "noTarget", f"No entry matches {node} and it does not say how to create one.")
-    return identity
-
-
-def _one_primary(entries: list[dict[str, Any]], touched: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """RFC 7643 §2.4: at most one entry is primary; the one just set wins."""
-    winner = next((e for e in reversed(touched) if e.get("primary") is True), None)
-    if winner is None:
-        return entries
-    for entry in entries:
-        if entry is not winner and entry.get("primary") is True and entry != winner:
-            entry.pop("primary")
-    return entries
-
-
 def changed_attributes(before: dict[str, Any], after: dict[str, Any], schema: ResourceSchema) -> list[str]:
-    """Names of the attributes that differ (extension attributes as `<URN>:<name>`), for audit events."""
+    """Canonical names of the attributes that differ; extension attributes as `<URN>:<name>`."""
     names: list[str] = []
     for key in sorted(set(before) | set(after)):
         if key == "schemas" or before.get(key) == after.get(key):
@@ -355,17 +433,15 @@ def changed_attributes(before: dict[str, Any], after: dict[str, Any], schema: Re
 
 
 def apply_patch(resource: dict[str, Any], body: Any, schema: ResourceSchema) -> PatchResult:
+    """The patched copy of resource (never mutated), what changed, and the group member changes."""
     patcher = _Patcher(resource, schema)
     for operation in _operations(body):
         verb = _key(operation, "op")
         if not isinstance(verb, str) or verb.lower() not in ("add", "replace", "remove"):
             raise ScimError(400, "invalidSyntax", f"Unknown PATCH op {verb!r}; use add, replace or remove.")
         patcher.apply(verb.lower(), _key(operation, "path"), _key(operation, "value"))
-    doc = patcher.doc
-    doc["schemas"] = [schema.core] + [uri for uri in schema.extensions if doc.get(uri)]
-    check_required(doc, schema)
+    doc = patcher.finish()
     changed = changed_attributes(resource, doc, schema)
-    members = patcher.members
-    if members is not None and (members.replace_all or members.add or members.remove):
+    if patcher.members:
         changed.append("members")
-    return PatchResult(resource=doc, changed=changed, members=members)
+    return PatchResult(resource=doc, changed=changed, members=patcher.members)

@@ -9,42 +9,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from shared.scim.errors import ScimError
+
+if TYPE_CHECKING:
+    from scim2_models.path import AttrPath
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 EMPLOYEE = "urn:ietf:params:scim:schemas:extension:employee:2.0:User"
 
-# Attributes we keep but do not advertise: Microsoft's validator rejects schemas that advertise
-# emails.display / emails.primary, and nobody provisions entitlements or certificates through Entra.
-_UNADVERTISED = {("emails", "display"), ("emails", "primary"), (None, "entitlements"), (None, "x509Certificates")}
+# Attributes we accept but do not advertise: Microsoft's validator rejects schemas that advertise
+# emails.display / emails.primary; nobody provisions entitlements or certificates through Entra; and a
+# member's display is not kept (membership rows hold ids only), so a client must not expect it back.
+_UNADVERTISED = {("emails", "display"), ("emails", "primary"), ("members", "display"), (None, "entitlements"), (None, "x509Certificates")}
 _DROPPED = {"password"}  # never stored, so never advertised
-# What a $ref may point to here: members and managers are users of the same tenant, never groups.
-_REFERENCE_TYPES = {("members", "$ref"): ("User",), ("manager", "$ref"): ("User",), ("groups", "$ref"): ("Group",)}
+# RFC 7643 gives these `type` sub-attributes no canonical values; every `type` we advertise has some.
 _CANONICAL_TYPES = {
     "roles": ("WindowsAzureActiveDirectoryRole",),
     "entitlements": ("default",),
     "x509Certificates": ("default",),
-    "members": ("User",),
 }
 
 
 @dataclass(frozen=True)
 class AttrDef:
-    name: str
-    type: str
+    name: str  # canonical case
+    type: str  # string | boolean | decimal | integer | dateTime | reference | complex | binary
     multi_valued: bool = False
     case_exact: bool = False
     mutability: str = "readWrite"
     returned: str = "default"
     uniqueness: str = "none"
     required: bool = False
-    schema: str = ""
+    schema: str = ""  # URN of the owning schema; "" for the common attributes id, externalId, meta
     sub_attributes: tuple["AttrDef", ...] = ()
     canonical_values: tuple[str, ...] = ()
     description: str = ""
-    advertised: bool = True
+    advertised: bool = True  # shown in /Schemas (some stored attributes are deliberately not)
     reference_types: tuple[str, ...] = ()
 
     def sub(self, name: str) -> "AttrDef | None":
@@ -84,7 +88,6 @@ def _from_document(doc: dict[str, Any], schema: str, parent: str | None = None) 
     canonical = tuple(doc.get("canonicalValues") or ())
     if name == "type" and parent in _CANONICAL_TYPES:
         canonical = _CANONICAL_TYPES[parent]
-    references = _REFERENCE_TYPES.get((parent, name), tuple(doc.get("referenceTypes") or ()))
     return AttrDef(
         name=name,
         type=doc["type"],
@@ -99,7 +102,7 @@ def _from_document(doc: dict[str, Any], schema: str, parent: str | None = None) 
         canonical_values=canonical,
         description=(doc.get("description") or "").replace("\n", " "),
         advertised=(parent, name) not in _UNADVERTISED,
-        reference_types=references,
+        reference_types=tuple(doc.get("referenceTypes") or ()),
     )
 
 
@@ -108,16 +111,22 @@ def _library_attributes(model: Any, schema: str) -> tuple[AttrDef, ...]:
     return tuple(_from_document(a, schema) for a in doc["attributes"] if a["name"] not in _DROPPED)
 
 
+def _read_only(attr: AttrDef) -> AttrDef:
+    return replace(attr, mutability="readOnly", sub_attributes=tuple(_read_only(s) for s in attr.sub_attributes))
+
+
 def _adjust(attrs: tuple[AttrDef, ...], schema: str) -> tuple[AttrDef, ...]:
     out = []
     for attr in attrs:
         if schema == GROUP and attr.name == "displayName":
             attr = replace(attr, required=True, uniqueness="server")
-        if schema == GROUP and attr.name == "members":
-            # Members are added and removed by value; a member's own attributes are never edited.
-            attr = replace(attr, sub_attributes=tuple(s for s in attr.sub_attributes if s.name != "display"))
         if schema == USER and attr.name == "userName":
             attr = replace(attr, required=True, uniqueness="server")
+        if schema == USER and attr.name == "groups":
+            attr = _read_only(attr)  # derived from membership rows, never written through a User
+        if schema == ENTERPRISE_USER and attr.name == "manager":
+            # Entra sends a bare id and never a $ref: neither sub-attribute can be required.
+            attr = replace(attr, sub_attributes=tuple(replace(s, required=False) for s in attr.sub_attributes))
         out.append(attr)
     return tuple(out)
 
@@ -166,7 +175,9 @@ def schema_defs() -> dict[str, SchemaDef]:
 
     return {
         USER: SchemaDef(USER, "User", "User Account", _adjust(_library_attributes(User, USER), USER)),
-        ENTERPRISE_USER: SchemaDef(ENTERPRISE_USER, "EnterpriseUser", "Enterprise User", _library_attributes(EnterpriseUser, ENTERPRISE_USER)),
+        ENTERPRISE_USER: SchemaDef(
+            ENTERPRISE_USER, "EnterpriseUser", "Enterprise User", _adjust(_library_attributes(EnterpriseUser, ENTERPRISE_USER), ENTERPRISE_USER)
+        ),
         EMPLOYEE: SchemaDef(EMPLOYEE, "Employee", "Employee lifecycle in the product (read-only)", _EMPLOYEE_ATTRIBUTES),
         GROUP: SchemaDef(GROUP, "Group", "Group", _adjust(_library_attributes(Group, GROUP), GROUP)),
     }
@@ -190,28 +201,52 @@ class ResourceSchema:
         return uri.lower() == self.core.lower()
 
     def attribute(self, name: str, uri: str | None = None) -> AttrDef | None:
-        lowered = name.lower()
-
-        def find(attrs: tuple[AttrDef, ...]) -> AttrDef | None:
-            return next((a for a in attrs if a.name.lower() == lowered), None)
-
+        """Case-insensitive lookup. With uri (core or extension, any case) only that schema is searched;
+        without, core then common attributes, then an extension attribute whose name is unique among the
+        extensions (so a bare `manager` on a User is the enterprise manager)."""
         if uri is not None:
             if self.is_core(uri):
-                return find(self._attributes(self.core)) or find(_COMMON)
+                return _find(self._attributes(self.core), name) or _find(_COMMON, name)
             extension = self.extension_key(uri)
-            return find(self._attributes(extension)) if extension else None
-        found = find(self._attributes(self.core)) or find(_COMMON)
+            return _find(self._attributes(extension), name) if extension else None
+        found = _find(self._attributes(self.core), name) or _find(_COMMON, name)
         if found is not None:
             return found
-        for extension in self.extensions:
-            found = find(self._attributes(extension))
-            if found is not None:
-                return found
-        return None
+        candidates = [a for a in (_find(self._attributes(e), name) for e in self.extensions) if a is not None]
+        return candidates[0] if len(candidates) == 1 else None
+
+    def find(self, attr_path: "AttrPath") -> tuple[AttrDef, AttrDef | None] | None:
+        """(attribute, sub-attribute or None) named by a scim2_models AttrPath; None if either is unknown.
+        Filters use this: an unknown attribute simply matches nothing."""
+        attr = self.attribute(attr_path.attr, attr_path.uri)
+        if attr is None:
+            return None
+        if not attr_path.sub_attr:
+            return attr, None
+        sub = attr.sub(attr_path.sub_attr)
+        return (attr, sub) if sub is not None else None
+
+    def resolve(self, attr_path: "AttrPath") -> tuple[AttrDef, AttrDef | None]:
+        """Like find(), but an unknown attribute or sub-attribute is ScimError(400, "invalidPath")."""
+        found = self.find(attr_path)
+        if found is None:
+            qualified = f"{attr_path.uri}:" if attr_path.uri else ""
+            dotted = f".{attr_path.sub_attr}" if attr_path.sub_attr else ""
+            raise ScimError(400, "invalidPath", f"{qualified}{attr_path.attr}{dotted} is not an attribute of a {self.resource_type}.")
+        return found
+
+    def container(self, attr: AttrDef) -> str | None:
+        """The resource key holding attr: None for core and common attributes, else the extension URN."""
+        return attr.schema if attr.schema and attr.schema != self.core else None
 
     def all_attributes(self) -> tuple[AttrDef, ...]:
         """Core and common attributes (extension attributes live under their URN key)."""
         return self._attributes(self.core) + _COMMON
+
+
+def _find(attrs: tuple[AttrDef, ...], name: str) -> AttrDef | None:
+    lowered = name.lower()
+    return next((a for a in attrs if a.name.lower() == lowered), None)
 
 
 USER_SCHEMA = ResourceSchema("User", "/Users", USER, (ENTERPRISE_USER, EMPLOYEE))
