@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
 
 from shared.config import Settings
@@ -46,6 +46,11 @@ class Storage:
                     self._service.create_table(name)
                 except ResourceExistsError:
                     pass
+                except HttpResponseError as exc:
+                    # Cosmos DB for Table refuses control-plane writes to data-plane identities (403):
+                    # there the tables are declared by infra/, so a refusal here means "provisioned".
+                    if exc.status_code != 403:
+                        raise
                 table = self._tables[name] = Table(client)
             return table
 

@@ -1,0 +1,189 @@
+// SCIM 2.0 provisioning service: a Python 3.11 function app on Flex Consumption over Azure Table
+// Storage (or Cosmos DB for Table), everything reached with one user-assigned managed identity.
+// `azd up` deploys it with main.parameters.json; .github/workflows/deploy.yml with `az deployment sub`.
+// Plain resources only (no registry modules): the template builds offline.
+targetScope = 'subscription'
+
+@description('Environment name (azd AZURE_ENV_NAME): names the resource group rg-<name> and seeds the other names.')
+@minLength(1)
+@maxLength(40)
+param environmentName string
+
+@description('Azure region of every resource; it must offer Flex Consumption.')
+@minLength(1)
+param location string
+
+@description('Object id of the deploying user or CI service principal (azd AZURE_PRINCIPAL_ID); empty for none.')
+param principalId string = ''
+
+@description('Principal type of principalId.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+param principalType string = 'User'
+
+@description('Grant principalId read/write access to the SCIM data (and secrets, with the Key Vault) so it can run the admin CLI.')
+param grantDeployerDataAccess bool = false
+
+@description('Maximum number of instances the function app scales out to.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('Memory of each function app instance in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Replication of the storage account (host storage and, without Cosmos DB, the SCIM data).')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+  'Standard_RAGRS'
+  'Standard_RAGZRS'
+])
+param storageSku string = 'Standard_GRS'
+
+@description('Keep the SCIM data in Azure Cosmos DB for Table instead of the storage account (very large tenants).')
+param useCosmosDb bool = false
+
+@description('With useCosmosDb: autoscale ceiling of each SCIM table in RU/s.')
+@minValue(1000)
+param cosmosMaxThroughput int = 4000
+
+@description('Deploy a Key Vault (RBAC mode, purge protection) for operator secrets.')
+param deployKeyVault bool = false
+
+@description('With deployKeyVault: public IPs or CIDR ranges allowed through the vault firewall.')
+param keyVaultAllowedIpAddresses array = []
+
+@description('NCRONTAB schedule of the reconciliation timer (SCIM_RECONCILE_SCHEDULE).')
+param reconcileSchedule string = '0 */15 * * * *'
+
+@description('Minutes between two reconciliations of one tenant (SCIM_RECONCILE_INTERVAL_MINUTES).')
+@minValue(1)
+param reconcileIntervalMinutes int = 45
+
+@description('Time box of one reconciliation timer run in seconds (SCIM_RECONCILE_TIME_BUDGET_SECONDS).')
+@minValue(1)
+param reconcileTimeBudgetSeconds int = 240
+
+// The tables the app uses (shared/store/client.py TABLES; tests/infra keeps the two equal).
+var scimTables = [
+  'ScimDirectory'
+  'ScimTenants'
+]
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var operatorPrincipalId = grantDeployerDataAccess ? principalId : ''
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+    identityPrincipalId: identity.outputs.principalId
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: tags
+    sku: storageSku
+    deploymentContainerName: 'app-package'
+    holdsScimData: !useCosmosDb
+    tableNames: scimTables
+    identityPrincipalId: identity.outputs.principalId
+    operatorPrincipalId: operatorPrincipalId
+    operatorPrincipalType: principalType
+  }
+}
+
+module cosmos 'modules/cosmos.bicep' = if (useCosmosDb) {
+  name: 'cosmos'
+  scope: rg
+  params: {
+    name: 'cosmos-${resourceToken}'
+    location: location
+    tags: tags
+    tableNames: scimTables
+    maxThroughput: cosmosMaxThroughput
+    identityPrincipalId: identity.outputs.principalId
+    operatorPrincipalId: operatorPrincipalId
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  scope: rg
+  params: {
+    name: 'func-${resourceToken}'
+    planName: 'plan-${resourceToken}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    hostStorageAccountName: storage.outputs.name
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    scimStorageEndpoint: useCosmosDb ? cosmos.outputs.tableEndpoint : storage.outputs.tableEndpoint
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    reconcileSchedule: reconcileSchedule
+    reconcileIntervalMinutes: reconcileIntervalMinutes
+    reconcileTimeBudgetSeconds: reconcileTimeBudgetSeconds
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = if (deployKeyVault) {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: 'kv-${resourceToken}'
+    location: location
+    tags: tags
+    allowedIpAddresses: keyVaultAllowedIpAddresses
+    operatorPrincipalId: operatorPrincipalId
+    operatorPrincipalType: principalType
+  }
+}
+
+// Upper-case names: azd stores outputs as environment values, so `azd env get-values` yields exactly
+// the settings the admin CLI reads (SCIM_STORAGE_ENDPOINT, SCIM_PUBLIC_BASE_URL).
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output SCIM_PUBLIC_BASE_URL string = 'https://${functionApp.outputs.defaultHostName}'
+output SCIM_TENANT_URL string = 'https://${functionApp.outputs.defaultHostName}/scim/v2'
+output SCIM_STORAGE_ENDPOINT string = useCosmosDb ? cosmos.outputs.tableEndpoint : storage.outputs.tableEndpoint
+output AZURE_KEY_VAULT_NAME string = deployKeyVault ? keyVault.outputs.name : ''
