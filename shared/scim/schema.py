@@ -28,6 +28,7 @@ _UNADVERTISED = {("emails", "display"), ("emails", "primary"), ("members", "disp
 _DROPPED = {"password"}  # never stored, so never advertised
 # RFC 7643 gives these `type` sub-attributes no canonical values; every `type` we advertise has some.
 _CANONICAL_TYPES = {
+    "members": ("User",),  # no nested groups: members are users of the same tenant
     "roles": ("WindowsAzureActiveDirectoryRole",),
     "entitlements": ("default",),
     "x509Certificates": ("default",),
@@ -102,7 +103,7 @@ def _from_document(doc: dict[str, Any], schema: str, parent: str | None = None) 
         canonical_values=canonical,
         description=(doc.get("description") or "").replace("\n", " "),
         advertised=(parent, name) not in _UNADVERTISED,
-        reference_types=tuple(doc.get("referenceTypes") or ()),
+        reference_types=("User",) if (parent, name) == ("members", "$ref") else tuple(doc.get("referenceTypes") or ()),
     )
 
 

@@ -212,7 +212,8 @@ def test_group_definitions():
     assert {s.name for s in members.sub_attributes} == {"value", "display", "type", "$ref"}
     assert not members.sub("display").advertised  # membership rows keep ids only
     assert members.sub("value").mutability == "immutable" and members.sub("value").case_exact
-    assert members.sub("type").canonical_values == ("User", "Group")
+    assert members.sub("type").canonical_values == ("User",)  # no nested groups
+    assert members.sub("$ref").reference_types == ("User",)
 
 
 def test_every_definition_has_a_known_type_and_owner():
