@@ -1,23 +1,35 @@
 """Integrity of one tenant's partition: index rows and membership rows agree with the resources.
 
-Reads every row kind once (keys and the few columns needed), computes the repairs in memory, then
-writes them in transactions of at most 100 operations, each repaired row with its own audit event in
-the same transaction. Running it twice in a row finds nothing the second time.
+Detection reads each row kind once (keys and the few columns needed) into a snapshot and checks every
+subject (a name-index key, an externalId-index key, a membership pair) against it. The row kinds are
+read one after another while SCIM traffic goes on, so a snapshot can show a change half-way (a user
+created after the users were read, a pair removed between the `M:` and `R:` reads). A suspect subject
+is therefore re-read with point reads and decided again on the fresh rows, and its repair is written
+conditionally (create if absent, update/delete only if unchanged since that read), each repaired row
+with its own audit event in the same transaction. Running it twice in a row finds nothing the second
+time. The steady state costs only the snapshot queries.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterator, Protocol
 
 from shared import audit
 from shared.audit import ACTOR_RECONCILER, Target
-from shared.membership import pending_journals, resume
+from shared.indexes import GROUP_INDEXES, USER_INDEXES, IndexSpec
 from shared.store import keys
 from shared.store.client import Storage
 from shared.store.errors import StoreError
-from shared.store.table import MAX_TRANSACTION_OPS, Entity, Op
+from shared.store.parallel import map_parallel
+from shared.store.table import MAX_TRANSACTION_OPS, Entity, Op, etag_of
+
+_PRESENT: Entity = {}  # a row read as a key only (no columns needed, never written from)
+
+
+class Rows(Protocol):
+    def get(self, row_key: str) -> Entity | None: ...
 
 
 @dataclass
@@ -27,135 +39,276 @@ class Repairs:
 
 
 @dataclass(frozen=True)
-class _Fix:
-    kind: str  # audit action suffix and report key
+class _Repair:
+    kind: str  # audit action suffix (repair.<kind>) and report key
     op: Op
     target: Target
 
 
-def finish_journals(storage: Storage, tenant_id: str, repairs: Repairs) -> None:
-    """Multi-transaction work (big member changes, group and user deletes) interrupted mid-way."""
-    for journal_id in pending_journals(storage, tenant_id):
-        resume(storage, tenant_id, journal_id)
-        repairs.counts["journal"] += 1
-        audit.record(storage, tenant_id, ACTOR_RECONCILER, "repair.journal", Target("Journal", journal_id))
+@dataclass
+class _Decision:
+    repairs: list[_Repair] = field(default_factory=list)
+    conflict: bool = False  # two live resources claim one name: left for an admin, never guessed
+
+    @property
+    def suspect(self) -> bool:
+        return bool(self.repairs) or self.conflict
 
 
-def _rows(storage: Storage, tenant_id: str, prefix: str, columns: list[str]) -> list[Entity]:
-    return list(storage.directory.query(tenant_id, prefix=prefix, select=["RowKey", *columns]))
+class _Subject(Protocol):
+    def row_keys(self, rows: Rows) -> list[str]:
+        """Rows the decision depends on (may name more once `rows` holds the first ones)."""
+
+    def decide(self, rows: Rows) -> _Decision: ...
 
 
-def _suffix(row: Entity, prefix: str) -> str:
-    return row["RowKey"][len(prefix) :]
+def _key(tenant_id: str, row_key: str) -> Entity:
+    return {"PartitionKey": tenant_id, "RowKey": row_key}
 
 
-def _index_fixes(
-    tenant_id: str,
-    resources: dict[str, Entity],
-    live: set[str],
-    index_rows: list[Entity],
-    name_field: str,
-    key_of,  # type: ignore[no-untyped-def]
-    target_type: str,
-    repairs: Repairs,
-) -> list[_Fix]:
-    """Unique name index (IU/IG): every index row points at its resource under the right key, every
-    live resource has its row."""
-    fixes: list[_Fix] = []
-    by_key = {row["RowKey"]: row for row in index_rows}
-    for row in index_rows:
-        ref = row.get("ref")
-        resource = resources.get(ref or "")
-        if resource is None or key_of(resource[name_field]) != row["RowKey"]:
-            fixes.append(_Fix("index", Op("delete", {"PartitionKey": tenant_id, "RowKey": row["RowKey"]}), Target(target_type, ref or "", row["RowKey"])))
-    for resource_id in sorted(live):
-        resource = resources[resource_id]
-        key = key_of(resource[name_field])
-        holder = by_key.get(key)
-        if holder is not None and holder.get("ref") == resource_id:
-            continue
-        if holder is not None and holder.get("ref") in live:
-            repairs.conflicts += 1  # two live resources claim one name: left for an admin, never guessed
-            continue
-        row = {"PartitionKey": tenant_id, "RowKey": key, "ref": resource_id}
-        fixes = [f for f in fixes if f.op.entity["RowKey"] != key]  # replaced below instead of deleted
-        fixes.append(_Fix("index", Op("upsert", row), Target(target_type, resource_id, resource[name_field])))
-    return fixes
+def _put(row: Entity | None, entity: Entity) -> Op:
+    return Op("create", entity) if row is None else Op("update", entity, etag_of(row))
 
 
-def _external_fixes(tenant_id: str, resources: dict[str, Entity], live: set[str], rows: list[Entity], prefix: str, target_type: str) -> list[_Fix]:
-    expected = {
-        keys.external_id_key(prefix, resources[i]["externalId"], i): i for i in live if resources[i].get("externalId") is not None
-    }
-    present = {row["RowKey"] for row in rows}
-    fixes = [
-        _Fix("index", Op("delete", {"PartitionKey": tenant_id, "RowKey": key}), Target(target_type, key.rsplit(":", 1)[-1], key))
-        for key in sorted(present - set(expected))
-    ]
-    fixes += [
-        _Fix("index", Op("upsert", {"PartitionKey": tenant_id, "RowKey": key}), Target(target_type, ref, resources[ref].get("externalId")))
-        for key, ref in sorted(expected.items())
-        if key not in present
-    ]
-    return fixes
+def _delete(tenant_id: str, row_key: str, row: Entity) -> Op:
+    return Op("delete", _key(tenant_id, row_key), etag_of(row))
 
 
-def _membership_fixes(tenant_id: str, users: set[str], groups: set[str], members: set[tuple[str, str]], member_of: set[tuple[str, str]]) -> list[_Fix]:
-    """members/member_of as (group, user) pairs: both directions exist iff both ends exist."""
-    fixes: list[_Fix] = []
-    for group_id, user_id in sorted(members | member_of):
-        valid = group_id in groups and user_id in users
-        target = Target("Membership", f"{group_id}:{user_id}")
-        rows = ((keys.member_key(group_id, user_id), (group_id, user_id) in members), (keys.member_of_key(user_id, group_id), (group_id, user_id) in member_of))
-        for row_key, exists in rows:
-            if valid and not exists:
-                fixes.append(_Fix("membership", Op("upsert", {"PartitionKey": tenant_id, "RowKey": row_key}), target))
-            elif not valid and exists:
-                fixes.append(_Fix("membership", Op("delete", {"PartitionKey": tenant_id, "RowKey": row_key}), target))
-    return fixes
+@dataclass(frozen=True)
+class _Kind:
+    """What differs between users and groups for their index rows."""
+
+    spec: IndexSpec
+    name_prefix: str
+    resource_key: Callable[[str], str]
+    target_type: str
+
+    def live(self, resource: Entity | None) -> bool:
+        return resource is not None and not resource.get("deleted")
 
 
-def _pairs(rows: Iterable[Entity], prefix: str, reverse: bool) -> set[tuple[str, str]]:
-    pairs = set()
-    for row in rows:
-        first, _, second = _suffix(row, prefix).partition(":")
-        pairs.add((second, first) if reverse else (first, second))
-    return pairs
+USERS = _Kind(USER_INDEXES, keys.USERNAME_INDEX, keys.user_key, "User")
+GROUPS = _Kind(GROUP_INDEXES, keys.DISPLAYNAME_INDEX, keys.group_key, "Group")
 
 
-def _apply(storage: Storage, tenant_id: str, fixes: list[_Fix], repairs: Repairs) -> None:
-    per_chunk = MAX_TRANSACTION_OPS // 2  # each fix travels with its audit event
-    for start in range(0, len(fixes), per_chunk):
-        chunk = fixes[start : start + per_chunk]
-        ops = []
-        for fix in chunk:
-            ops.append(fix.op)
-            ops.append(Op("create", audit.event_entity(tenant_id, ACTOR_RECONCILER, f"repair.{fix.kind}", fix.target)))
-        try:
-            storage.directory.transact(ops)
-        except StoreError:
-            # A row changed under us (live SCIM traffic): apply one by one, skipping what no longer applies.
-            for fix in chunk:
-                try:
-                    storage.directory.transact([fix.op, Op("create", audit.event_entity(tenant_id, ACTOR_RECONCILER, f"repair.{fix.kind}", fix.target))])
-                except StoreError:
-                    continue
-                repairs.counts[fix.kind] += 1
-            continue
-        for fix in chunk:
-            repairs.counts[fix.kind] += 1
+@dataclass(frozen=True)
+class _NameKey:
+    """A unique name index row: points at the live resource with that name, or keeps pointing at the
+    tombstone a SCIM delete left (how a re-created userName finds its archived employee)."""
+
+    tenant_id: str
+    kind: _Kind
+    key: str
+    claimants: tuple[str, ...]  # live resources whose name maps to key, per the snapshot
+
+    def row_keys(self, rows: Rows) -> list[str]:
+        needed = [self.key, *map(self.kind.resource_key, self.claimants)]
+        ref = (rows.get(self.key) or {}).get("ref")
+        return needed + ([self.kind.resource_key(ref)] if ref else [])
+
+    def _names_key(self, resource: Entity | None) -> bool:
+        return resource is not None and self.kind.spec.name_key(resource[self.kind.spec.name_field]) == self.key
+
+    def decide(self, rows: Rows) -> _Decision:
+        row = rows.get(self.key)
+        live = [c for c in self.claimants if self.kind.live(rows.get(self.kind.resource_key(c))) and self._names_key(rows.get(self.kind.resource_key(c)))]
+        ref = (row or {}).get("ref") or ""
+        holder = rows.get(self.kind.resource_key(ref)) if ref else None
+        if self._names_key(holder) and (self.kind.live(holder) or not live):
+            return _Decision(conflict=any(c != ref for c in live))
+        if len(live) > 1:
+            return _Decision(conflict=True)
+        if live:
+            name = rows.get(self.kind.resource_key(live[0]))[self.kind.spec.name_field]  # type: ignore[index]
+            op = _put(row, {**_key(self.tenant_id, self.key), "ref": live[0]})
+            return _Decision([_Repair("index", op, Target(self.kind.target_type, live[0], name))])
+        if row is not None:
+            return _Decision([_Repair("index", _delete(self.tenant_id, self.key, row), Target(self.kind.target_type, ref, self.key))])
+        return _Decision()
+
+
+@dataclass(frozen=True)
+class _ExternalKey:
+    """An externalId index row `<prefix><externalId>:<id>` exists exactly while resource <id> is live
+    with that externalId."""
+
+    tenant_id: str
+    kind: _Kind
+    key: str
+
+    @property
+    def resource_id(self) -> str:
+        return self.key.rsplit(":", 1)[-1]
+
+    def row_keys(self, rows: Rows) -> list[str]:
+        return [self.key, self.kind.resource_key(self.resource_id)]
+
+    def decide(self, rows: Rows) -> _Decision:
+        resource = rows.get(self.kind.resource_key(self.resource_id))
+        external_id = resource.get("externalId") if resource is not None else None
+        wanted = (
+            self.kind.live(resource)
+            and external_id is not None
+            and keys.external_id_key(self.kind.spec.external_prefix, external_id, self.resource_id) == self.key
+        )
+        row = rows.get(self.key)
+        target = Target(self.kind.target_type, self.resource_id, external_id or self.key)
+        if wanted and row is None:
+            return _Decision([_Repair("index", Op("create", _key(self.tenant_id, self.key)), target)])
+        if not wanted and row is not None:
+            return _Decision([_Repair("index", _delete(self.tenant_id, self.key, row), target)])
+        return _Decision()
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """A membership is two rows, `M:<g>:<u>` and `R:<u>:<g>`, written and deleted together; neither may
+    outlive the user or the group."""
+
+    tenant_id: str
+    group_id: str
+    user_id: str
+
+    def row_keys(self, rows: Rows) -> list[str]:
+        return [
+            keys.member_key(self.group_id, self.user_id),
+            keys.member_of_key(self.user_id, self.group_id),
+            keys.user_key(self.user_id),
+            keys.group_key(self.group_id),
+        ]
+
+    def decide(self, rows: Rows) -> _Decision:
+        ends_exist = rows.get(keys.group_key(self.group_id)) is not None and USERS.live(rows.get(keys.user_key(self.user_id)))
+        pair = {k: rows.get(k) for k in (keys.member_key(self.group_id, self.user_id), keys.member_of_key(self.user_id, self.group_id))}
+        target = Target("Membership", f"{self.group_id}:{self.user_id}")
+        if ends_exist and any(row is not None for row in pair.values()):  # half a pair: complete it
+            return _Decision([_Repair("membership", Op("create", _key(self.tenant_id, k)), target) for k, row in pair.items() if row is None])
+        if not ends_exist:
+            return _Decision([_Repair("membership", _delete(self.tenant_id, k, row), target) for k, row in pair.items() if row is not None])
+        return _Decision()  # neither row (any more): not a membership
+
+
+class _Snapshot:
+    """The partition as read once: entities where columns matter, bare keys for the rest."""
+
+    def __init__(self, storage: Storage, tenant_id: str):
+        self._storage = storage
+        self._tenant_id = tenant_id
+        self.entities: dict[str, Entity] = {}
+        self.keys: set[str] = set()
+
+    def read(self, prefix: str, columns: list[str]) -> list[str]:
+        row_keys = []
+        for row in self._storage.directory.query(self._tenant_id, prefix=prefix, select=["RowKey", *columns]):
+            row_keys.append(row["RowKey"])
+            if columns:
+                self.entities[row["RowKey"]] = row
+            else:
+                self.keys.add(row["RowKey"])
+        return row_keys
+
+    def get(self, row_key: str) -> Entity | None:
+        found = self.entities.get(row_key)
+        if found is not None:
+            return found
+        return _PRESENT if row_key in self.keys else None
+
+
+def _subjects(snapshot: _Snapshot, tenant_id: str) -> list[_Subject]:
+    subjects: list[_Subject] = []
+    for kind, columns in ((USERS, ["userName", "externalId", "deleted"]), (GROUPS, ["displayName", "externalId"])):
+        prefix = kind.resource_key("")
+        claimants: dict[str, list[str]] = {}
+        external_keys: set[str] = set()
+        for row_key in snapshot.read(prefix, columns):
+            resource = snapshot.entities[row_key]
+            if not kind.live(resource):
+                continue
+            resource_id = row_key[len(prefix) :]
+            claimants.setdefault(kind.spec.name_key(resource[kind.spec.name_field]), []).append(resource_id)
+            if resource.get("externalId") is not None:
+                external_keys.add(keys.external_id_key(kind.spec.external_prefix, resource["externalId"], resource_id))
+        name_keys = set(snapshot.read(kind.name_prefix, ["ref"])) | set(claimants)
+        external_keys |= set(snapshot.read(kind.spec.external_prefix, []))
+        subjects += [_NameKey(tenant_id, kind, key, tuple(claimants.get(key, ()))) for key in sorted(name_keys)]
+        subjects += [_ExternalKey(tenant_id, kind, key) for key in sorted(external_keys)]
+    pairs = {tuple(k[len(keys.MEMBER) :].split(":", 1)) for k in snapshot.read(keys.MEMBER, [])}
+    pairs |= {tuple(reversed(k[len(keys.MEMBER_OF) :].split(":", 1))) for k in snapshot.read(keys.MEMBER_OF, [])}
+    subjects += [_Pair(tenant_id, group_id, user_id) for group_id, user_id in sorted(pairs)]
+    return subjects
+
+
+class _Fresh:
+    """Point reads of the rows suspect subjects depend on, in parallel, each row read once."""
+
+    def __init__(self, storage: Storage, tenant_id: str):
+        self._storage = storage
+        self._tenant_id = tenant_id
+        self._rows: dict[str, Entity | None] = {}
+
+    def load(self, subjects: list[_Subject]) -> None:
+        while True:
+            missing = sorted({k for s in subjects for k in s.row_keys(self) if k not in self._rows})
+            if not missing:
+                return
+            for row_key, row in zip(missing, map_parallel(lambda k: self._storage.directory.get(self._tenant_id, k), missing)):
+                self._rows[row_key] = row
+
+    def get(self, row_key: str) -> Entity | None:
+        return self._rows.get(row_key)
+
+
+def _events(tenant_id: str, decision: _Decision) -> list[Op]:
+    ops: list[Op] = []
+    for repair in decision.repairs:
+        ops += [repair.op, Op("create", audit.event_entity(tenant_id, ACTOR_RECONCILER, f"repair.{repair.kind}", repair.target))]
+    return ops
+
+
+def _count(repairs: Repairs, decisions: list[_Decision]) -> None:
+    for decision in decisions:
+        repairs.counts.update(r.kind for r in decision.repairs)
+
+
+def _batches(decisions: list[_Decision]) -> Iterator[list[_Decision]]:
+    """Whole decisions per transaction (a repair travels with its audit event: two operations)."""
+    batch: list[_Decision] = []
+    size = 0
+    for decision in decisions:
+        ops = 2 * len(decision.repairs)
+        if batch and size + ops > MAX_TRANSACTION_OPS:
+            yield batch
+            batch, size = [], 0
+        batch.append(decision)
+        size += ops
+    if batch:
+        yield batch
+
+
+def _submit(storage: Storage, tenant_id: str, batch: list[_Decision], repairs: Repairs) -> None:
+    try:
+        storage.directory.transact([op for d in batch for op in _events(tenant_id, d)])
+    except StoreError:
+        # A row changed since it was re-read (live SCIM traffic): one subject at a time, skipping those
+        # whose condition no longer holds; the next cycle looks at them again.
+        for decision in batch:
+            try:
+                storage.directory.transact(_events(tenant_id, decision))
+            except StoreError:
+                continue
+            _count(repairs, [decision])
+        return
+    _count(repairs, batch)
 
 
 def check(storage: Storage, tenant_id: str, repairs: Repairs) -> None:
-    users = {_suffix(r, keys.USER): r for r in _rows(storage, tenant_id, keys.USER, ["userName", "externalId", "deleted"])}
-    groups = {_suffix(r, keys.GROUP): r for r in _rows(storage, tenant_id, keys.GROUP, ["displayName", "externalId"])}
-    live_users = {i for i, r in users.items() if not r.get("deleted")}
-    live_groups = set(groups)
-    fixes = _index_fixes(tenant_id, users, live_users, _rows(storage, tenant_id, keys.USERNAME_INDEX, ["ref"]), "userName", keys.username_key, "User", repairs)
-    fixes += _index_fixes(tenant_id, groups, live_groups, _rows(storage, tenant_id, keys.DISPLAYNAME_INDEX, ["ref"]), "displayName", keys.displayname_key, "Group", repairs)
-    fixes += _external_fixes(tenant_id, users, live_users, _rows(storage, tenant_id, keys.USER_EXTERNAL_ID_INDEX, []), keys.USER_EXTERNAL_ID_INDEX, "User")
-    fixes += _external_fixes(tenant_id, groups, live_groups, _rows(storage, tenant_id, keys.GROUP_EXTERNAL_ID_INDEX, []), keys.GROUP_EXTERNAL_ID_INDEX, "Group")
-    members = _pairs(_rows(storage, tenant_id, keys.MEMBER, []), keys.MEMBER, reverse=False)
-    member_of = _pairs(_rows(storage, tenant_id, keys.MEMBER_OF, []), keys.MEMBER_OF, reverse=True)
-    fixes += _membership_fixes(tenant_id, live_users, live_groups, members, member_of)
-    _apply(storage, tenant_id, fixes, repairs)
+    snapshot = _Snapshot(storage, tenant_id)
+    suspects = [s for s in _subjects(snapshot, tenant_id) if s.decide(snapshot).suspect]
+    if not suspects:
+        return
+    fresh = _Fresh(storage, tenant_id)
+    fresh.load(suspects)
+    decisions = [s.decide(fresh) for s in suspects]
+    repairs.conflicts += sum(d.conflict for d in decisions)
+    for batch in _batches([d for d in decisions if d.repairs]):
+        _submit(storage, tenant_id, batch, repairs)

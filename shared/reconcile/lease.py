@@ -1,8 +1,13 @@
 """Per-tenant reconciliation state (`T:<tenant>` / `cycle` in the tenants table): an ETag-guarded lease
-so one cycle runs per tenant at a time across instances, the cadence, and the resume point."""
+so one cycle runs per tenant at a time across instances, the cadence, and the resume point.
+
+A holder renews its lease while it works; a holder that crashed stops renewing and its lease expires,
+after which any instance may take over (and resume where the crashed one last checkpointed).
+"""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +21,11 @@ from shared.tenants import tenant_pk
 
 STATE_ROW = "cycle"
 INSTANCE = uuid.uuid4().hex[:12]
+_LEASE_FIELDS = ("leaseOwner", "leaseUntil", "continuation")
+
+
+class LeaseLost(RuntimeError):
+    """Another instance took the lease over (ours had expired): stop without writing anything more."""
 
 
 @dataclass
@@ -23,21 +33,20 @@ class Lease:
     tenant_id: str
     row: Entity
     etag: str | None
+    ttl: timedelta
 
     @property
     def continuation(self) -> dict[str, Any] | None:
-        import json
-
         raw = self.row.get("continuation")
         return json.loads(raw) if raw else None
 
     @property
-    def last_completed(self) -> str | None:
-        return self.row.get("lastCompleted")
-
-    @property
     def last_report(self) -> str | None:
         return self.row.get("lastReportAt")
+
+    @property
+    def until(self) -> datetime:
+        return clock.parse_iso(self.row["leaseUntil"])
 
 
 def _state(storage: Storage, tenant_id: str) -> Entity:
@@ -63,7 +72,7 @@ def acquire(storage: Storage, tenant_id: str, *, interval: timedelta, ttl: timed
     row = _state(storage, tenant_id)
     now = clock.now()
     holder_until = row.get("leaseUntil")
-    if holder_until and clock.parse_iso(holder_until) > now and row.get("leaseOwner") != INSTANCE:
+    if holder_until and clock.parse_iso(holder_until) > now:
         return None, f"another cycle holds the lease until {holder_until}"
     if not force and not is_due(row, interval, now):
         return None, f"not due: last cycle completed at {row.get('lastCompleted')}"
@@ -72,16 +81,32 @@ def acquire(storage: Storage, tenant_id: str, *, interval: timedelta, ttl: timed
         etag = storage.tenants.update(claimed, etag=etag_of(row))
     except EtagMismatch:
         return None, "another cycle took the lease first"
-    return Lease(tenant_id, claimed, etag), ""
+    return Lease(tenant_id, claimed, etag, ttl), ""
 
 
-def release(storage: Storage, lease: Lease, *, completed: bool, continuation: str | None, report_time: str) -> None:
-    row = {k: v for k, v in lease.row.items() if k not in ("leaseOwner", "leaseUntil", "continuation")}
-    row["lastReportAt"] = report_time
-    if completed:
-        row["lastCompleted"] = report_time
-    if continuation:
-        row["continuation"] = continuation
+def keep(storage: Storage, lease: Lease) -> None:
+    """Extend the lease once half of it is used up (one write per half-TTL of work, not per step)."""
+    now = clock.now()
+    if lease.until - now > lease.ttl / 2:
+        return
+    renewed = {**lease.row, "leaseUntil": clock.iso(now + lease.ttl)}
+    try:
+        lease.etag = storage.tenants.update(renewed, etag=lease.etag)
+    except EtagMismatch as exc:
+        raise LeaseLost(f"the reconciliation lease of tenant {lease.tenant_id} was taken over") from exc
+    lease.row = renewed
+
+
+def release(storage: Storage, lease: Lease, *, continuation: dict[str, Any] | None, report_time: str | None) -> None:
+    """Give the lease up. With a report: it is the newest, and without a continuation the cycle is
+    complete (that starts the cadence). With a continuation the next tick resumes there."""
+    row = {k: v for k, v in lease.row.items() if k not in _LEASE_FIELDS}
+    if report_time:
+        row["lastReportAt"] = report_time
+        if continuation is None:
+            row["lastCompleted"] = report_time
+    if continuation is not None:
+        row["continuation"] = json.dumps(continuation)
     try:
         storage.tenants.update(row, etag=lease.etag)
     except EtagMismatch:
