@@ -1,0 +1,1 @@
+"""Benchmarks against a real (local) Table Storage: `python -m tools.bench [reconcile] --help`."""

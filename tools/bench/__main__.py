@@ -1,0 +1,80 @@
+"""`python -m tools.bench [reconcile] [--users N --groups N --memberships N] [--json]`: the cost of one
+reconciliation cycle (seconds, storage calls) for a tenant of that size (default 10,000 users, 200
+groups, 50,000 memberships). Against SCIM_STORAGE_CONNECTION_STRING / SCIM_STORAGE_ENDPOINT when set
+(seeded through the API); otherwise against a private Azurite it starts and stops itself (seeded
+through its database file).
+
+`python -m tools.bench requests [--repeat N]`: storage calls and latency per SCIM request kind, over
+HTTP through the local host and a private in-memory Azurite.
+
+`python -m tools.bench import [--repeat N]`: wall time of `import function_app` in fresh processes
+(the module-level cost of a cold start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from shared.config import Settings
+from shared.store.client import Storage
+from tests.support import processes
+from tools.bench import reconcile, requests_bench
+from tools.bench.seed import Shape
+
+
+def _requests(repeat: int) -> None:
+    port = processes.free_port()
+    with tempfile.TemporaryDirectory(prefix="bench-azurite-") as scratch:
+        azurite = processes.start_azurite(port, Path(scratch) / "azurite.log")
+        try:
+            connection = processes.connection_string(port)
+            storage = Storage(Settings.from_env({"SCIM_STORAGE_CONNECTION_STRING": connection}))
+            requests_bench.run(storage, connection, repeat)
+        finally:
+            processes.stop(azurite)
+
+
+def _import_time(runs: int) -> None:
+    code = "import time; t = time.perf_counter(); import function_app; print(time.perf_counter() - t)"
+    samples = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout) for _ in range(runs)]
+    print(f"import function_app in a fresh process: median {statistics.median(samples) * 1000:.0f} ms over {runs} runs "
+          f"(min {min(samples) * 1000:.0f} ms, max {max(samples) * 1000:.0f} ms)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("benchmark", nargs="?", default="reconcile", choices=["reconcile", "requests", "import"])
+    parser.add_argument("--repeat", type=int, default=20, help="requests: calls per request kind; import: processes")
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--groups", type=int, default=200)
+    parser.add_argument("--memberships", type=int, default=50_000)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    if args.benchmark == "requests":
+        _requests(args.repeat)
+        return 0
+    if args.benchmark == "import":
+        _import_time(args.repeat)
+        return 0
+    shape = Shape(args.users, args.groups, args.memberships)
+    try:
+        shape.check()
+    except ValueError as exc:
+        parser.error(str(exc))
+    if os.environ.get("SCIM_STORAGE_CONNECTION_STRING") or os.environ.get("SCIM_STORAGE_ENDPOINT"):
+        result = reconcile.on_storage(Storage(Settings.from_env()), shape)
+    else:
+        result = reconcile.on_own_azurite(shape)
+    print(json.dumps(result, indent=2) if args.json else reconcile.describe(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
