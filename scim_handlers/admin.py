@@ -6,17 +6,20 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
 from typing import Any, Callable
 
 import azure.functions as func
 
 from shared import admin, reconcile
+from shared.config import Settings
 from shared.errors import NotFound
 from shared.scim.errors import ScimError
 from shared.store import counter
 from shared.store.client import Storage, default_storage
 
 bp = func.Blueprint()
+ADMIN_CYCLE_BUDGET_SECONDS = 120
 log = logging.getLogger("admin.request")
 
 Handler = Callable[[Storage, func.HttpRequest, dict[str, str]], Any]
@@ -102,7 +105,11 @@ def _invite(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
 
 
 def _reconcile(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
-    return reconcile.run_now(s, tenant_id=r.params.get("tenant") or None, force=r.params.get("force", "").lower() in ("1", "true"))
+    # Stay well inside the HTTP request timeout (~230 s); an unfinished cycle resumes on the next tick.
+    settings = Settings.from_env()
+    settings = replace(settings, reconcile_time_budget_seconds=min(settings.reconcile_time_budget_seconds, ADMIN_CYCLE_BUDGET_SECONDS))
+    force = r.params.get("force", "").lower() in ("1", "true")
+    return reconcile.run_now(s, tenant_id=r.params.get("tenant") or None, force=force, settings=settings)
 
 
 def _cycles(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
