@@ -11,9 +11,9 @@ from typing import Any
 
 from shared import audit, clock
 from shared.audit import Target
-from shared.indexes import GROUP_INDEXES, index_ops
+from shared.indexes import GROUP_INDEXES, index_ops, removal_ops
 from shared.membership import MemberWork, apply as apply_members, group_member_ids
-from shared.resources import Scope, check_if_match, meta, new_id, not_found
+from shared.resources import Scope, check_if_match, concurrent_change, meta, new_id, not_found
 from shared.scim.errors import ScimError
 from shared.scim.normalize import clean_resource
 from shared.scim.patch import MemberChanges, apply_patch, changed_attributes
@@ -179,7 +179,7 @@ def _update(scope: Scope, group_id: str, if_match: str | None, change: Any) -> E
             raise _uniqueness(new_doc["displayName"]) from exc
         except EtagMismatch:
             if if_match or attempt == _RETRIES - 1:
-                raise ScimError(412 if if_match else 409, None, "The group was modified concurrently; retry the request.")
+                raise concurrent_change(SCHEMA, if_match)
             continue
         return with_etag(new_entity, etags[0])
     raise AssertionError("unreachable")
@@ -207,11 +207,9 @@ def delete_group(scope: Scope, group_id: str, if_match: str | None = None) -> No
     check_if_match(if_match, entity)
     pk = scope.tenant_id
     ops = [Op("delete", {"PartitionKey": pk, "RowKey": entity["RowKey"]}, etag_of(entity))]
-    ops.append(Op("delete", {"PartitionKey": pk, "RowKey": keys.displayname_key(entity["displayName"])}))
-    if entity.get("externalId") is not None:
-        ops.append(Op("delete", {"PartitionKey": pk, "RowKey": keys.external_id_key(keys.GROUP_EXTERNAL_ID_INDEX, entity["externalId"], group_id)}))
+    ops += removal_ops(GROUP_INDEXES, pk, group_id, entity)
     ops.append(Op("create", audit.event_entity(pk, scope.actor, "group.delete", Target("Group", group_id, entity["displayName"]))))
     try:
         apply_members(scope.storage, pk, ops, MemberWork(purge_group=group_id))
     except EtagMismatch as exc:
-        raise ScimError(412 if if_match else 409, None, "The group was modified concurrently; retry the request.") from exc
+        raise concurrent_change(SCHEMA, if_match) from exc

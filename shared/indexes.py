@@ -37,3 +37,11 @@ def index_ops(spec: IndexSpec, tenant_id: str, resource_id: str, old: Entity | N
         if new.get("externalId") is not None:
             ops.append(Op("create", {"PartitionKey": tenant_id, "RowKey": keys.external_id_key(spec.external_prefix, new["externalId"], resource_id)}))
     return ops
+
+
+def removal_ops(spec: IndexSpec, tenant_id: str, resource_id: str, entity: Entity, *, with_name: bool = True) -> list[Op]:
+    """Deletes of a resource's index rows (a SCIM-deleted user keeps its name row: see shared.users)."""
+    ops = [Op("delete", {"PartitionKey": tenant_id, "RowKey": spec.name_key(entity[spec.name_field])})] if with_name else []
+    if entity.get("externalId") is not None:
+        ops.append(Op("delete", {"PartitionKey": tenant_id, "RowKey": keys.external_id_key(spec.external_prefix, entity["externalId"], resource_id)}))
+    return ops

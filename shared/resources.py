@@ -63,3 +63,8 @@ def check_if_match(if_match: str | None, entity: Entity) -> None:
 
 def not_found(schema: ResourceSchema, resource_id: str) -> ScimError:
     return ScimError(404, None, f"{schema.resource_type} {resource_id} not found")
+
+
+def concurrent_change(schema: ResourceSchema, if_match: str | None) -> ScimError:
+    """A write lost its ETag race: 412 when the client asked for a version, else 409 after our retries."""
+    return ScimError(412 if if_match else 409, None, f"The {schema.resource_type.lower()} was modified concurrently; retry the request.")

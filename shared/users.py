@@ -11,9 +11,9 @@ from typing import Any
 
 from shared import audit, clock, invitations, lifecycle
 from shared.audit import Target
-from shared.indexes import USER_INDEXES, index_ops
+from shared.indexes import USER_INDEXES, index_ops, removal_ops
 from shared.membership import MemberWork, apply as apply_members, user_group_ids
-from shared.resources import Scope, check_if_match, meta, new_id, not_found
+from shared.resources import Scope, check_if_match, concurrent_change, meta, new_id, not_found
 from shared.scim.errors import ScimError
 from shared.scim.normalize import clean_resource
 from shared.scim.patch import apply_patch, changed_attributes
@@ -161,7 +161,7 @@ def _update(scope: Scope, user_id: str, if_match: str | None, change: Any) -> di
             etags = _submit_rename(scope, ops, new_doc["userName"])
         except EtagMismatch:
             if if_match or attempt == _RETRIES - 1:
-                raise ScimError(412 if if_match else 409, None, "The user was modified concurrently; retry the request.")
+                raise concurrent_change(SCHEMA, if_match)
             continue
         return to_resource(scope, with_etag(new_entity, etags[0]))
     raise AssertionError("unreachable")
@@ -200,10 +200,9 @@ def delete_user(scope: Scope, user_id: str, if_match: str | None = None) -> None
     pk = scope.tenant_id
     tombstone = {**entity, **lifecycle.on_scim_delete(entity), "lastModified": clock.iso()}
     ops = [Op("update", {k: v for k, v in tombstone.items() if v is not None}, etag_of(entity))]
-    if entity.get("externalId") is not None:
-        ops.append(Op("delete", {"PartitionKey": pk, "RowKey": keys.external_id_key(keys.USER_EXTERNAL_ID_INDEX, entity["externalId"], user_id)}))
+    ops += removal_ops(USER_INDEXES, pk, user_id, entity, with_name=False)  # the name row keeps pointing at the tombstone
     ops.append(Op("create", audit.event_entity(pk, scope.actor, "user.delete", Target("User", user_id, entity["userName"]))))
     try:
         apply_members(scope.storage, pk, ops, MemberWork(purge_user=user_id))
     except EtagMismatch as exc:
-        raise ScimError(412 if if_match else 409, None, "The user was modified concurrently; retry the request.") from exc
+        raise concurrent_change(SCHEMA, if_match) from exc

@@ -15,6 +15,7 @@ from shared import admin, reconcile, tenants
 from shared.errors import NotFound
 from shared.scim.errors import ScimError
 from shared.store.client import Storage, default_storage
+from tools.cli_types import positive_int
 
 DEMO_FILE = Path(".azurite/demo-tenant.json")
 
@@ -24,16 +25,6 @@ def _on_off(value: str) -> bool:
     if lowered not in ("on", "off"):
         raise argparse.ArgumentTypeError("use on or off")
     return lowered == "on"
-
-
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
 
 
 def _demo(storage: Storage) -> dict[str, Any]:
@@ -85,13 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     with_tenant(leaf(tenant, "enable", lambda s, a: admin.set_enabled(s, a.tenant, True), "enable the SCIM integration again"))
     p = with_tenant(leaf(tenant, "settings", lambda s, a: admin.settings(s, a.tenant, auto_invite=a.auto_invite, retention_days=a.retention_days), "show or change settings"))
     p.add_argument("--auto-invite", type=_on_off, help="invite newly provisioned users at once (on|off)")
-    p.add_argument("--retention-days", type=_positive, help="days archived employees are kept")
+    p.add_argument("--retention-days", type=positive_int, help="days archived employees are kept")
     with_tenant(leaf(tenant, "health", lambda s, a: admin.tenant_health(s, a.tenant), "integration health"))
 
     emp = groups.add_parser("employees", help="the employee lifecycle").add_subparsers(dest="action", required=True)
     p = with_tenant(leaf(emp, "list", lambda s, a: admin.list_employees(s, a.tenant, status=a.status, limit=a.limit)["employees"], "list employees"))
     p.add_argument("--status", choices=["staged", "invited", "active", "archived"])
-    p.add_argument("--limit", type=_positive, default=1000)
+    p.add_argument("--limit", type=positive_int, default=1000)
     p = with_tenant(leaf(emp, "invite", lambda s, a: admin.invite(s, a.tenant, ids=a.id, all_staged=a.all_staged), "send invitations"))
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--all-staged", action="store_true")
@@ -103,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     with_tenant(leaf(emp, "outbox", lambda s, a: admin.outbox(s, a.tenant), "invitation outbox and delivery state"))
 
     p = with_tenant(leaf(groups, "audit", lambda s, a: admin.audit_log(s, a.tenant, limit=a.limit, since=a.since, until=a.until, action=a.action, target_id=a.target)["events"], "audit log, newest first"))
-    p.add_argument("--limit", type=_positive, default=100)
+    p.add_argument("--limit", type=positive_int, default=100)
     p.add_argument("--since", help="ISO time")
     p.add_argument("--until", help="ISO time")
     p.add_argument("--action", help="e.g. user.create, or user for every user action")
@@ -113,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tenant", help="only this tenant (default: every tenant that is due)")
     p.add_argument("--force", action="store_true", help="ignore the 45-minute cadence")
     p = with_tenant(leaf(groups, "cycles", _cycles, "past reconciliation reports"))
-    p.add_argument("--limit", type=_positive, default=20)
+    p.add_argument("--limit", type=positive_int, default=20)
 
     leaf(groups, "demo", lambda s, a: _demo(s), "make sure the local demo tenant exists; print its Tenant URL and token")
     return parser

@@ -14,18 +14,9 @@ from urllib.parse import urlsplit
 from tools.entra_sim import directory as directory_file
 from tools.entra_sim import patch, report
 from tools.entra_sim.simulator import simulate
+from tools.cli_types import positive_int
 
 FLAG = "aadOptscim062020"
-
-
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
 
 
 def _tenant_url(value: str) -> str:
@@ -40,8 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--url", required=True, type=_tenant_url, help=f"the Tenant URL, e.g. http://127.0.0.1:7071/scim/v2 (a ?{FLAG} query selects flag mode)")
     parser.add_argument("--token", required=True, help="the secret token (sent as Authorization: Bearer)")
     parser.add_argument("--directory", required=True, type=Path, help="directory file with one or more snapshots")
-    parser.add_argument("--cycles", type=_positive, help="cycles to run; cycle k replays snapshot min(k, last) (default: one per snapshot)")
-    parser.add_argument("--concurrency", type=_positive, default=4, help="parallel requests (default 4)")
+    parser.add_argument("--cycles", type=positive_int, help="cycles to run; cycle k replays snapshot min(k, last) (default: one per snapshot)")
+    parser.add_argument("--concurrency", type=positive_int, default=4, help="parallel requests (default 4)")
     parser.add_argument("--flag-mode", action="store_true", help=f"send the {FLAG} dialect (lowercase ops, booleans, path-less replace)")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     return parser
