@@ -13,7 +13,7 @@ import pytest
 from shared import tenants
 from shared.config import Settings
 from shared.store.client import Storage, reset_default_storage
-from tests.support import processes
+from tools import processes
 from tests.support.scim import ScimClient
 
 

@@ -15,7 +15,7 @@ import azure.functions as func
 import pytest
 import requests
 
-from tests.support import processes
+from tools import processes
 from tools.localhost.functions import index
 from tools.localhost.routing import Template, make_route, order, resolve
 from tools.localhost.server import route_prefix

@@ -6,7 +6,7 @@ import os
 import time
 
 from shared import reconcile, tenants
-from tests.support import processes
+from tools import processes
 
 
 def test_localhost_fires_the_reconciliation_timer(azurite, tenant_storage, tmp_path):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from shared.config import Settings
 from shared.store.client import Storage
-from tests.support import processes
+from tools import processes
 from tools.bench import reconcile, requests_bench
 from tools.bench.seed import Shape
 

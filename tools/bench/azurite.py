@@ -22,7 +22,7 @@ from urllib.parse import quote
 from shared.config import Settings
 from shared.store.client import Storage
 from shared.store.table import Entity
-from tests.support import processes  # the one Azurite starter (tests and benchmarks)
+from tools import processes  # the one Azurite starter (tests and benchmarks)
 
 DB_FILE = "__azurite_db_table__.json"
 ACCOUNT = "devstoreaccount1"

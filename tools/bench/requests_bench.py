@@ -14,7 +14,7 @@ import requests
 
 from shared import tenants
 from shared.store.client import Storage
-from tests.support import processes
+from tools import processes
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 

@@ -1,4 +1,4 @@
-"""Start and stop the real parts the tests use (Azurite, the local host) as child processes, each in its
+"""Start and stop the real parts tests and benchmarks run against (Azurite, the local host) as child processes, each in its
 own process group so stopping it by PID also stops anything it spawned."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 
 from tools.localhost.wait import wait_for_port
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 AZURITE_TABLE = ROOT / "node_modules" / ".bin" / "azurite-table"
 DEV_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
