@@ -19,7 +19,7 @@ from shared.scim.normalize import clean_resource
 from shared.scim.patch import MemberChanges, apply_patch, changed_attributes
 from shared.scim.schema import GROUP_SCHEMA
 from shared.store import keys
-from shared.store.errors import AlreadyExists, EtagMismatch
+from shared.store.errors import AlreadyExists, EtagMismatch, RowMissing
 from shared.store.parallel import map_parallel
 from shared.store.rows import get_document, put_document
 from shared.store.table import Entity, Op, etag_of, with_etag
@@ -169,14 +169,22 @@ def _update(scope: Scope, group_id: str, if_match: str | None, change: Any) -> E
             changed.append("members")
         if not changed:
             return entity
-        new_entity = _row(scope, group_id, new_doc, entity)
-        ops = [Op("update", new_entity, etag_of(entity))] + index_ops(GROUP_INDEXES, scope.tenant_id, group_id, entity, new_entity)
+        if changed == ["members"] and not if_match:
+            # Membership-only changes touch no attribute of the group row: stamp lastModified without
+            # an ETag condition, so Entra's parallel member PATCHes on one group never conflict.
+            new_entity = {**entity, "lastModified": clock.iso()}
+            ops = [Op("merge", {"PartitionKey": scope.tenant_id, "RowKey": entity["RowKey"], "lastModified": new_entity["lastModified"]})]
+        else:
+            new_entity = _row(scope, group_id, new_doc, entity)
+            ops = [Op("update", new_entity, etag_of(entity))] + index_ops(GROUP_INDEXES, scope.tenant_id, group_id, entity, new_entity)
         details = {"added": len(work.add), "removed": len(work.remove)} if (work.add or work.remove) else None
         ops.append(Op("create", audit.event_entity(scope.tenant_id, scope.actor, "group.update", Target("Group", group_id, new_doc["displayName"]), changed=changed, details=details)))
         try:
             etags = apply_members(scope.storage, scope.tenant_id, ops, work)
         except AlreadyExists as exc:
             raise _uniqueness(new_doc["displayName"]) from exc
+        except RowMissing as exc:
+            raise not_found(SCHEMA, group_id) from exc  # deleted while this request ran
         except EtagMismatch:
             if if_match or attempt == _RETRIES - 1:
                 raise concurrent_change(SCHEMA, if_match)

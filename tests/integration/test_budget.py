@@ -90,3 +90,27 @@ def test_get_group_without_members_is_one_read(scope):
     group, _ = _group_with_members(scope, "Sales", 5)
     calls, resource = _calls(lambda: groups.get_group(scope, group["id"], with_members=False))
     assert calls.total == 1 and "members" not in resource
+
+
+def test_parallel_member_patches_on_one_group_all_succeed(scope):
+    """Entra sends membership updates in parallel; they must not fail each other on the group's ETag."""
+    import threading
+
+    group = groups.create_group(scope, {"displayName": "Parallel"})
+    ids = [users.create_user(scope, _user(f"par{i}"))["id"] for i in range(8)]
+    errors: list[Exception] = []
+
+    def add(user_id: str) -> None:
+        body = {"schemas": [PATCH_OP], "Operations": [{"op": "Add", "path": "members", "value": [{"value": user_id}]}]}
+        try:
+            groups.patch_group(scope, group["id"], body)
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add, args=(u,)) for u in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(m["value"] for m in groups.get_group(scope, group["id"])["members"]) == sorted(ids)
