@@ -26,10 +26,3 @@ class ScimError(Exception):
     def __repr__(self) -> str:
         return f"ScimError({self.status}, {self.scim_type!r}, {self.detail!r})"
 
-
-def bad_request(scim_type: str, detail: str) -> ScimError:
-    return ScimError(400, scim_type, detail)
-
-
-def not_found(detail: str) -> ScimError:
-    return ScimError(404, None, detail)
