@@ -13,7 +13,7 @@ from typing import Any
 
 from shared import clock
 from shared.store.client import Storage
-from shared.store.keys import AUDIT
+from shared.store.keys import AUDIT, prefix_range
 from shared.store.table import Entity
 
 ACTOR_SCIM = "scim"
@@ -91,7 +91,7 @@ def list_events(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Newest first. since/until are ISO times (inclusive); action matches exactly or as a dotted prefix
     ("user" matches "user.create"). The continuation is the RowKey of the last event returned."""
-    low, high = AUDIT, AUDIT[:-1] + chr(ord(AUDIT[-1]) + 1)
+    low, high = prefix_range(AUDIT)
     if until:
         low = f"{AUDIT}{_MAX_MS - int(clock.parse_iso(until).timestamp() * 1000):013d}"
     if since:

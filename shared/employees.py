@@ -24,8 +24,8 @@ class EmployeeNotFound(NotFound):
 
 def view(row: Entity) -> dict[str, Any]:
     return {
-        "id": row["RowKey"][len(keys.USER) :],
-        "employeeId": row.get("employeeId") or row["RowKey"][len(keys.USER) :],
+        "id": keys.user_id(row["RowKey"]),
+        "employeeId": row.get("employeeId") or keys.user_id(row["RowKey"]),
         "userName": row.get("userName"),
         "displayName": row.get("displayName"),
         "email": row.get("email"),
@@ -48,7 +48,7 @@ def list_employees(
     if not 1 <= limit <= 1000:
         raise ScimError(400, "invalidValue", "limit must be between 1 and 1000.")
     low = keys.user_key(continuation) + "\x7f" if continuation else keys.USER
-    high = keys.USER[:-1] + chr(ord(keys.USER[-1]) + 1)
+    high = keys.prefix_range(keys.USER)[1]
     out: list[dict[str, Any]] = []
     for row in storage.directory.query(tenant_id, low=low, high=high):
         if status is None or (row.get("status") or STAGED) == status:
@@ -69,7 +69,7 @@ def _transition(
     storage: Storage, tenant_id: str, row: Entity, updates: dict[str, Any], action: str, extra: list[Op], actor: str = ACTOR_ADMIN
 ) -> Entity:
     merged = {"PartitionKey": tenant_id, "RowKey": row["RowKey"], **updates}
-    target = Target("Employee", row["RowKey"][len(keys.USER) :], row.get("userName"))
+    target = Target("Employee", keys.user_id(row["RowKey"]), row.get("userName"))
     ops = [Op("merge", merged, etag_of(row))] + extra
     ops.append(Op("create", audit.event_entity(tenant_id, actor, action, target, changed=sorted(updates))))
     try:
@@ -94,7 +94,7 @@ def invite_employees(
     results = []
     scope = Scope(storage=storage, tenant_id=tenant_id, base_url="", actor=actor)
     for row in rows:
-        outbox = invitations.queue_ops(scope, {**row, "employeeId": row.get("employeeId") or row["RowKey"][len(keys.USER) :]})
+        outbox = invitations.queue_ops(scope, {**row, "employeeId": row.get("employeeId") or keys.user_id(row["RowKey"])})
         updated = _transition(storage, tenant_id, row, invite(row), "employee.invite", outbox, actor)
         state = invitations.deliver(storage, tenant_id, outbox[0].entity)
         results.append({**view(updated), "invitation": state})

@@ -30,7 +30,7 @@ _RETRIES = 3
 
 
 def group_id_of(entity: Entity) -> str:
-    return entity["RowKey"][len(keys.GROUP) :]
+    return keys.group_id(entity["RowKey"])
 
 
 def member_entry(scope: Scope, user_id: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared import clock
+from shared.store import keys
 from shared.store.client import Storage
 from shared.tenants import tenant_pk
 
@@ -89,7 +90,7 @@ def summary(storage: Storage, tenant_id: str) -> dict[str, Any]:
     requests = errors = 0
     last_request = last_test = None
     for row in storage.tenants.query(tenant_pk(tenant_id), prefix=HEALTH):
-        hour = row["RowKey"][len(HEALTH) : len(HEALTH) + 13]
+        hour = keys.suffix(row["RowKey"], HEALTH)[:13]
         if hour > since:
             requests += int(row.get("requests", 0))
             errors += int(row.get("errors", 0))

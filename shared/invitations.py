@@ -49,7 +49,7 @@ def queue_ops(scope: "Scope", user: Entity) -> list[Op]:
         "PartitionKey": scope.tenant_id,
         "RowKey": f"{keys.OUTBOX}{clock.iso()}:{secrets.token_hex(4)}",
         "employeeId": user.get("employeeId"),
-        "userId": user["RowKey"][len(keys.USER) :],
+        "userId": keys.user_id(user["RowKey"]),
         "to": user.get("email") or user["userName"],
         "state": PENDING,
         "attempts": 0,
@@ -93,7 +93,7 @@ def due(storage: "Storage", tenant_id: str) -> list[Entity]:
 
 def view(row: Entity) -> dict[str, Any]:
     return {
-        "id": row["RowKey"][len(keys.OUTBOX) :],
+        "id": keys.suffix(row["RowKey"], keys.OUTBOX),
         "employeeId": row.get("employeeId"),
         "userId": row.get("userId"),
         "to": row.get("to"),

@@ -22,7 +22,7 @@ from shared.store import keys
 from shared.store.client import Storage
 from shared.store.errors import RowMissing
 from shared.store.rows import get_document, put_document
-from shared.store.table import MAX_TRANSACTION_OPS, Entity, Op
+from shared.store.table import MAX_TRANSACTION_OPS, Entity, Op, ids_under
 
 JOURNAL = "J:"
 _PAIRS_PER_CHUNK = (MAX_TRANSACTION_OPS - 2) // 2  # room for the journal row (and one spare op)
@@ -56,14 +56,13 @@ def pair_ops(tenant_id: str, group_id: str, user_id: str, *, add: bool) -> list[
 
 def _pairs_from_purge(storage: Storage, tenant_id: str, work: MemberWork, limit: int) -> list[tuple[str, str]]:
     if work.purge_group:
-        prefix = f"{keys.MEMBER}{work.purge_group}:"
-        page, _ = storage.directory.query_page(tenant_id, prefix=prefix, select=["RowKey"], page_size=limit)
-        return [(work.purge_group, row["RowKey"][len(prefix) :]) for row in page]
-    if work.purge_user:
-        prefix = f"{keys.MEMBER_OF}{work.purge_user}:"
-        page, _ = storage.directory.query_page(tenant_id, prefix=prefix, select=["RowKey"], page_size=limit)
-        return [(row["RowKey"][len(prefix) :], work.purge_user) for row in page]
-    return []
+        prefix = keys.member_prefix(work.purge_group)
+    elif work.purge_user:
+        prefix = keys.member_of_prefix(work.purge_user)
+    else:
+        return []
+    page, _ = storage.directory.query_page(tenant_id, prefix=prefix, select=["RowKey"], page_size=limit)
+    return [keys.member_pair(row["RowKey"]) for row in page]
 
 
 def _pair_list(work: MemberWork) -> list[tuple[str, bool]]:
@@ -174,15 +173,9 @@ def resume(storage: Storage, tenant_id: str, journal_id: str, known: Entity | No
         journal = {**journal, "cursor": cursor + consumed}
 
 
-def pending_journals(storage: Storage, tenant_id: str) -> list[str]:
-    return [row["RowKey"][len(JOURNAL) :] for row in storage.directory.query(tenant_id, prefix=JOURNAL, select=["RowKey"])]
-
-
 def group_member_ids(storage: Storage, tenant_id: str, group_id: str) -> list[str]:
-    prefix = f"{keys.MEMBER}{group_id}:"
-    return [row["RowKey"][len(prefix) :] for row in storage.directory.query(tenant_id, prefix=prefix, select=["RowKey"])]
+    return ids_under(storage.directory, tenant_id, keys.member_prefix(group_id))
 
 
 def user_group_ids(storage: Storage, tenant_id: str, user_id: str) -> list[str]:
-    prefix = f"{keys.MEMBER_OF}{user_id}:"
-    return [row["RowKey"][len(prefix) :] for row in storage.directory.query(tenant_id, prefix=prefix, select=["RowKey"])]
+    return ids_under(storage.directory, tenant_id, keys.member_of_prefix(user_id))

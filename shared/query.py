@@ -14,14 +14,15 @@ from typing import Any, Callable
 from shared import groups, users
 from shared.indexes import GROUP_INDEXES, USER_INDEXES, IndexSpec
 from shared.membership import group_member_ids, user_group_ids
+from shared.query_plan import index_hint, member_values
 from shared.resources import Scope
-from shared.scim.filter import index_hint, matches, member_values, parse_filter
+from shared.scim.filter import matches, parse_filter
 from shared.scim.listing import ListParams, list_response, page, sort_resources
 from shared.scim.projection import project
 from shared.scim.schema import ResourceSchema
 from shared.store import keys
 from shared.store.parallel import map_parallel
-from shared.store.table import Entity
+from shared.store.table import Entity, ids_under
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def _find(scope: Scope, kind: Kind, attribute: str, value: Any) -> list[Entity]:
         entities = [directory.get(pk, kind.prefix + index["ref"])] if index else []
     else:
         prefix = keys.external_id_prefix(kind.indexes.external_prefix, value)
-        refs = [row["RowKey"][len(prefix) :] for row in directory.query(pk, prefix=prefix, select=["RowKey"])]
+        refs = ids_under(directory, pk, prefix)
         entities = map_parallel(lambda ref: directory.get(pk, kind.prefix + ref), refs)
     return [e for e in entities if kind.is_live(e)]
 
@@ -97,7 +98,7 @@ def _matching(scope: Scope, kind: Kind, params: ListParams, node: Any) -> list[_
     tested = member_values(node) if (node is not None and kind.has_members) else frozenset()
     matched = []
     for entity in entities:
-        resource_id = entity["RowKey"][len(kind.prefix) :]
+        resource_id = keys.suffix(entity["RowKey"], kind.prefix)
         related: list[str] | None = None
         complete = False
         if tested is None:

@@ -18,7 +18,7 @@ from shared.audit import ACTOR_ADMIN, Target
 from shared.errors import NotFound
 from shared.scim.errors import ScimError
 from shared.store.client import Storage
-from shared.store.table import Entity
+from shared.store.table import Entity, etag_of
 from shared.tokens import new_token, token_hash, token_hint
 
 TENANT_ROW = "tenant"
@@ -137,7 +137,7 @@ def rotate_token(storage: Storage, tenant_id: str) -> tuple[dict[str, Any], str]
     old_digest = tenant["tokenHash"]
     token = new_token()
     tenant.update(tokenHash=token_hash(token), tokenHint=token_hint(token), tokenCreated=clock.iso())
-    storage.tenants.update(tenant, etag=tenant.metadata["etag"])
+    storage.tenants.update(tenant, etag=etag_of(tenant))
     storage.tenants.delete(_token_pk(old_digest), TOKEN_ROW)
     if tenant["enabled"]:
         storage.tenants.upsert(_token_entity(tenant["tokenHash"], tenant), replace=True)
@@ -148,7 +148,7 @@ def rotate_token(storage: Storage, tenant_id: str) -> tuple[dict[str, Any], str]
 def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, Any]:
     tenant = get_entity(storage, tenant_id)
     tenant["enabled"] = enabled
-    storage.tenants.update(tenant, etag=tenant.metadata["etag"])
+    storage.tenants.update(tenant, etag=etag_of(tenant))
     if enabled:
         storage.tenants.upsert(_token_entity(tenant["tokenHash"], tenant), replace=True)
     else:
@@ -173,7 +173,7 @@ def update_settings(
             tenant["retentionDays"] = retention_days
             changed.append("retentionDays")
     if changed:
-        storage.tenants.update(tenant, etag=tenant.metadata["etag"])
+        storage.tenants.update(tenant, etag=etag_of(tenant))
         if tenant["enabled"]:
             storage.tenants.upsert(_token_entity(tenant["tokenHash"], tenant), replace=True)
         audit.record(

@@ -32,7 +32,7 @@ def is_live(entity: Entity | None) -> bool:
 
 
 def user_id_of(entity: Entity) -> str:
-    return entity["RowKey"][len(keys.USER) :]
+    return keys.user_id(entity["RowKey"])
 
 
 def to_resource(scope: Scope, entity: Entity, *, group_ids: list[str] | None = None) -> dict[str, Any]:
@@ -172,15 +172,14 @@ def _submit_rename(scope: Scope, ops: list[Op], user_name: str) -> list[str | No
     try:
         return scope.storage.directory.transact(ops)
     except AlreadyExists as exc:
-        failed = ops[exc.index] if exc.index is not None and exc.index < len(ops) else None
+        failed = exc.failed_op(ops)
         if failed is None or not failed.entity["RowKey"].startswith(keys.USERNAME_INDEX):
             raise _uniqueness(user_name) from exc
         holder = scope.storage.directory.get(scope.tenant_id, failed.entity["RowKey"])
         target = scope.storage.directory.get(scope.tenant_id, keys.user_key(holder["ref"])) if holder else None
         if holder is None or is_live(target):
             raise _uniqueness(user_name) from exc
-        ops = list(ops)
-        ops[exc.index] = Op("update", failed.entity, etag_of(holder))
+        ops = [Op("update", failed.entity, etag_of(holder)) if op is failed else op for op in ops]
         return _submit(scope, ops, user_name)
 
 

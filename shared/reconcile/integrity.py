@@ -224,7 +224,7 @@ def _subjects(snapshot: _Snapshot, tenant_id: str) -> list[_Subject]:
             resource = snapshot.entities[row_key]
             if not kind.live(resource):
                 continue
-            resource_id = row_key[len(prefix) :]
+            resource_id = keys.suffix(row_key, prefix)
             claimants.setdefault(kind.spec.name_key(resource[kind.spec.name_field]), []).append(resource_id)
             if resource.get("externalId") is not None:
                 external_keys.add(keys.external_id_key(kind.spec.external_prefix, resource["externalId"], resource_id))
@@ -232,8 +232,7 @@ def _subjects(snapshot: _Snapshot, tenant_id: str) -> list[_Subject]:
         external_keys |= set(snapshot.read(kind.spec.external_prefix, []))
         subjects += [_NameKey(tenant_id, kind, key, tuple(claimants.get(key, ()))) for key in sorted(name_keys)]
         subjects += [_ExternalKey(tenant_id, kind, key) for key in sorted(external_keys)]
-    pairs = {tuple(k[len(keys.MEMBER) :].split(":", 1)) for k in snapshot.read(keys.MEMBER, [])}
-    pairs |= {tuple(reversed(k[len(keys.MEMBER_OF) :].split(":", 1))) for k in snapshot.read(keys.MEMBER_OF, [])}
+    pairs = {keys.member_pair(k) for k in snapshot.read(keys.MEMBER, []) + snapshot.read(keys.MEMBER_OF, [])}
     subjects += [_Pair(tenant_id, group_id, user_id) for group_id, user_id in sorted(pairs)]
     return subjects
 

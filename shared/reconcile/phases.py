@@ -18,6 +18,7 @@ from shared.reconcile import integrity
 from shared.scim.errors import ScimError
 from shared.store import keys
 from shared.store.client import Storage
+from shared.store.table import timestamp_of
 
 PAGE_SIZE = 200  # user rows per unit of the invite and purge scans: each hit costs a few calls
 JOURNAL_QUIET = timedelta(minutes=5)  # longer than a request can live (the HTTP timeout is 230 s)
@@ -46,7 +47,7 @@ def _stalled_journals(work: Work) -> list[str]:
     progressing inside a live request, and resuming it alongside could replay a chunk over a later change."""
     quiet_since = clock.now() - JOURNAL_QUIET
     rows = work.storage.directory.query(work.tenant_id, prefix=membership.JOURNAL, select=["RowKey", "Timestamp"])
-    return [row["RowKey"][len(membership.JOURNAL) :] for row in rows if row.metadata["timestamp"] <= quiet_since]
+    return [keys.suffix(row["RowKey"], membership.JOURNAL) for row in rows if timestamp_of(row) <= quiet_since]
 
 
 def _journals(work: Work, resume_point: str | None) -> str | None:
@@ -72,7 +73,7 @@ def _user_page(work: Work, resume_point: str | None, columns: list[str]) -> tupl
 
 
 def _user_id(row: dict[str, Any]) -> str:
-    return row["RowKey"][len(keys.USER) :]
+    return keys.user_id(row["RowKey"])
 
 
 def _invite(work: Work, resume_point: str | None) -> str | None:

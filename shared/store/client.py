@@ -1,18 +1,18 @@
-"""Lazily created, process-wide Table Storage clients.
+"""The tables a process uses, opened lazily from one backend and reused.
 
-Nothing touches the network at import (cold start matters on a consumption plan); the first use
-creates the service client and each table (if missing) once per process.
+Nothing touches the network at import (cold start matters on a consumption plan); with Azure the first
+use creates the service client and each table (if missing) once per process. `Storage.in_memory()`
+serves the same tables from process memory (service-level tests without Azurite).
 """
 
 from __future__ import annotations
 
 import threading
-from functools import cached_property
-
-from azure.core.exceptions import HttpResponseError, ResourceExistsError
-from azure.data.tables import TableClient, TableServiceClient
+from collections.abc import Callable
 
 from shared.config import Settings
+from shared.store.azure_table import AzureTables
+from shared.store.memory import MemoryTable
 from shared.store.table import Table
 
 DIRECTORY_TABLE = "ScimDirectory"  # per-tenant partition: users, groups, index, membership, audit, outbox rows
@@ -21,37 +21,27 @@ TABLES = (DIRECTORY_TABLE, TENANTS_TABLE)
 
 
 class Storage:
-    def __init__(self, settings: Settings):
-        self._settings = settings
+    """Azure Table Storage from settings, or any backend given as `open_table` (name -> Table)."""
+
+    def __init__(self, settings: Settings | None = None, *, open_table: Callable[[str], Table] | None = None):
+        if open_table is None:
+            if settings is None:
+                raise TypeError("Storage needs settings (Azure) or open_table")
+            open_table = AzureTables(settings)
+        self._open = open_table
         self._lock = threading.Lock()
         self._tables: dict[str, Table] = {}
 
-    @cached_property
-    def _service(self) -> TableServiceClient:
-        s = self._settings
-        if s.storage_endpoint:
-            from azure.identity import DefaultAzureCredential  # only needed in Azure; keeps local cold start cheap
-
-            return TableServiceClient(endpoint=s.storage_endpoint, credential=DefaultAzureCredential())
-        if s.storage_connection_string:
-            return TableServiceClient.from_connection_string(s.storage_connection_string)
-        raise RuntimeError("Set SCIM_STORAGE_ENDPOINT (Azure) or SCIM_STORAGE_CONNECTION_STRING (Azurite).")
+    @classmethod
+    def in_memory(cls) -> Storage:
+        """Fresh, empty tables in process memory (see shared.store.memory)."""
+        return cls(open_table=MemoryTable)
 
     def table(self, name: str) -> Table:
         with self._lock:
             table = self._tables.get(name)
             if table is None:
-                client: TableClient = self._service.get_table_client(name)
-                try:
-                    self._service.create_table(name)
-                except ResourceExistsError:
-                    pass
-                except HttpResponseError as exc:
-                    # Cosmos DB for Table refuses control-plane writes to data-plane identities (403):
-                    # there the tables are declared by infra/, so a refusal here means "provisioned".
-                    if exc.status_code != 403:
-                        raise
-                table = self._tables[name] = Table(client)
+                table = self._tables[name] = self._open(name)
             return table
 
     @property

@@ -45,12 +45,30 @@ def prefix_range(prefix: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
+def suffix(row_key: str, prefix: str) -> str:
+    """What follows prefix in row_key (the id in `U:<id>`, the user in `M:<group>:<user>` after the
+    group's member_prefix). A key of another kind is a bug, not data: it raises."""
+    if not row_key.startswith(prefix):
+        raise ValueError(f"RowKey {row_key!r} does not start with {prefix!r}")
+    return row_key[len(prefix) :]
+
+
 def user_key(user_id: str) -> str:
     return USER + user_id
 
 
 def group_key(group_id: str) -> str:
     return GROUP + group_id
+
+
+def user_id(row_key: str) -> str:
+    """The id in a user row's key (inverse of user_key)."""
+    return suffix(row_key, USER)
+
+
+def group_id(row_key: str) -> str:
+    """The id in a group row's key (inverse of group_key)."""
+    return suffix(row_key, GROUP)
 
 
 def username_key(user_name: str) -> str:
@@ -69,9 +87,28 @@ def external_id_key(kind_prefix: str, external_id: str, resource_id: str) -> str
     return external_id_prefix(kind_prefix, external_id) + resource_id
 
 
+def member_prefix(group_id: str) -> str:
+    """The keys of one group's member rows start with this; the rest is the user id."""
+    return f"{MEMBER}{group_id}:"
+
+
+def member_of_prefix(user_id: str) -> str:
+    """The keys of one user's member-of rows start with this; the rest is the group id."""
+    return f"{MEMBER_OF}{user_id}:"
+
+
 def member_key(group_id: str, user_id: str) -> str:
-    return f"{MEMBER}{group_id}:{user_id}"
+    return member_prefix(group_id) + user_id
 
 
 def member_of_key(user_id: str, group_id: str) -> str:
-    return f"{MEMBER_OF}{user_id}:{group_id}"
+    return member_of_prefix(user_id) + group_id
+
+
+def member_pair(row_key: str) -> tuple[str, str]:
+    """(group id, user id) of a membership row, whichever direction it is (`M:` or `R:`)."""
+    if row_key.startswith(MEMBER_OF):
+        user, group = suffix(row_key, MEMBER_OF).split(":", 1)
+        return group, user
+    group, user = suffix(row_key, MEMBER).split(":", 1)
+    return group, user

@@ -1,25 +1,62 @@
-"""One Azure table with the operations the services need; every call is counted and failures are
-translated into shared.store.errors."""
+"""What a table is to the services: the storage seam.
+
+`Table` is the interface every backend implements (shared.store.azure for Azure Table Storage and Cosmos
+DB for Table, shared.store.memory in process). It sits at the table / write-set level, not per resource,
+because the invariant the services keep is one atomic write per tenant partition (resource row, index
+rows and audit event together). Rows come back as `Row`: a plain dict of the row's properties that also
+carries the ETag and Timestamp storage assigned, as attributes, so they are never written back as
+properties and cannot clash with one.
+
+tests/contract holds the behaviour both backends must share; a new backend joins there.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, Literal
-
-from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableClient, TableEntity, TableTransactionError, UpdateMode
+from datetime import datetime
+from typing import Any, Literal, Protocol
 
 from shared.store import counter
-from shared.store.errors import AlreadyExists, EtagMismatch, RowMissing, StoreError, TransactionTooLarge
-from shared.store.keys import prefix_range
+from shared.store.errors import InvalidTransaction, TransactionTooLarge
+from shared.store.keys import prefix_range, suffix
 
 Entity = dict[str, Any]
 
 MAX_TRANSACTION_OPS = 100
 MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
-_PAGE_SIZE = 1000
+PAGE_SIZE = 1000
+
+
+class Row(dict[str, Any]):
+    """A row as storage returned it. A copy (`{**row}`, `dict(row)`) is a plain dict without etag and
+    timestamp: what is derived from a row is a new write, not the row that was read."""
+
+    __slots__ = ("etag", "timestamp")
+
+    def __init__(self, properties: Entity, *, etag: str | None, timestamp: datetime | None = None):
+        super().__init__(properties)
+        self.etag = etag
+        self.timestamp = timestamp  # set only when the read asked for it (every get, or select with "Timestamp")
+
+
+def etag_of(entity: Entity) -> str | None:
+    """The ETag storage returned with a row (None for a dict that was not read or written)."""
+    return entity.etag if isinstance(entity, Row) else None
+
+
+def timestamp_of(entity: Entity) -> datetime:
+    """When storage last wrote the row (its clock, not shared.clock); only on rows read with it."""
+    stamp = entity.timestamp if isinstance(entity, Row) else None
+    if stamp is None:
+        raise ValueError("the row carries no Timestamp: read it with get(), or select 'Timestamp'")
+    return stamp
+
+
+def with_etag(entity: Entity, etag: str | None) -> Row:
+    """The entity as just written, carrying the ETag the write returned (saves a re-read)."""
+    return Row(entity, etag=etag)
 
 
 @dataclass(frozen=True)
@@ -31,54 +68,30 @@ class Op:
     etag: str | None = None  # for update/merge/delete: only if unchanged since read
 
 
-def etag_of(entity: Entity) -> str | None:
-    metadata = getattr(entity, "metadata", None)
-    return metadata.get("etag") if metadata else None
+def check_transaction(ops: list[Op]) -> None:
+    """Azure's limits on an entity-group transaction, checked before any call: Azurite does not enforce
+    the size limits, and Azure would reject the whole batch."""
+    if len(ops) > MAX_TRANSACTION_OPS:
+        raise TransactionTooLarge(f"{len(ops)} operations exceed the limit of {MAX_TRANSACTION_OPS}")
+    if sum(len(json.dumps(op.entity, default=str)) for op in ops) > MAX_TRANSACTION_BYTES:
+        raise TransactionTooLarge("transaction payload exceeds 4 MiB")
+    if len({op.entity["PartitionKey"] for op in ops}) != 1:
+        raise TransactionTooLarge("a transaction must stay within one partition")
+    seen: set[str] = set()
+    for index, op in enumerate(ops):
+        if op.entity["RowKey"] in seen:
+            raise InvalidTransaction(f"row {op.entity['RowKey']!r} appears twice in one transaction", index)
+        seen.add(op.entity["RowKey"])
 
 
-def with_etag(entity: Entity, etag: str | None) -> TableEntity:
-    """The entity as just written, carrying the ETag the write returned (saves a re-read)."""
-    fresh = TableEntity(entity)
-    fresh._metadata = {"etag": etag}  # noqa: SLF001 - where TableEntity keeps its metadata
-    return fresh
-
-
-def _translate(exc: HttpResponseError) -> StoreError:
-    code = str(getattr(exc, "error_code", "") or "")
-    index = getattr(exc, "index", None) if isinstance(exc, TableTransactionError) else None
-    if isinstance(exc, ResourceExistsError) or code.endswith("EntityAlreadyExists"):
-        return AlreadyExists(code or "EntityAlreadyExists", index)
-    if isinstance(exc, ResourceModifiedError) or "ConditionNotSatisfied" in code or "ConditionNotMet" in code:
-        return EtagMismatch(code or "UpdateConditionNotSatisfied", index)
-    if isinstance(exc, ResourceNotFoundError) or code.endswith("ResourceNotFound"):
-        return RowMissing(code or "ResourceNotFound", index)
-    raise exc
-
-
-def _match(etag: str | None) -> dict[str, Any]:
-    if etag is None:
-        return {}
-    return {"etag": etag, "match_condition": MatchConditions.IfNotModified}
-
-
-def _encoded_size(entity: Entity) -> int:
-    return len(json.dumps(entity, default=str))
-
-
-class Table:
-    def __init__(self, client: TableClient):
-        self._client = client
+class Table(Protocol):
+    """One table. Every method is one counted storage call (shared.store.counter), except `query`, which
+    costs one per page; failures the services act on are shared.store.errors."""
 
     @property
-    def name(self) -> str:
-        return self._client.table_name
+    def name(self) -> str: ...
 
-    def get(self, pk: str, rk: str) -> TableEntity | None:
-        counter.record("read")
-        try:
-            return self._client.get_entity(pk, rk)
-        except ResourceNotFoundError:
-            return None
+    def get(self, pk: str, rk: str) -> Row | None: ...
 
     def query_page(
         self,
@@ -88,28 +101,24 @@ class Table:
         low: str | None = None,
         high: str | None = None,
         select: list[str] | None = None,
-        page_size: int = _PAGE_SIZE,
+        page_size: int = PAGE_SIZE,
         continuation: str | None = None,
-    ) -> tuple[list[TableEntity], str | None]:
-        """One page of a partition range query and the token for the next page (None at the end)."""
+    ) -> tuple[list[Row], str | None]:
+        """One page of a partition's rows in RowKey order, within [low, high) or under prefix, and the
+        opaque token of the next page (None at the end). With select, a row holds only those properties
+        (PartitionKey and RowKey too only if named) and a Timestamp only if "Timestamp" is named."""
         if prefix is not None:
             low, high = prefix_range(prefix)
-        clauses = ["PartitionKey eq @pk"]
-        params: dict[str, Any] = {"pk": pk}
-        if low is not None:
-            clauses.append("RowKey ge @low")
-            params["low"] = low
-        if high is not None:
-            clauses.append("RowKey lt @high")
-            params["high"] = high
-        pager = self._client.query_entities(
-            " and ".join(clauses), parameters=params, select=select, results_per_page=page_size
-        ).by_page(continuation_token=_decode_token(continuation))
         counter.record("query")
-        page = list(next(pager, []))
-        return page, _encode_token(pager.continuation_token)
+        return self.read_page(pk, low, high, select, page_size, continuation)
 
-    def query(self, pk: str, **kwargs: Any) -> Iterator[TableEntity]:
+    def read_page(
+        self, pk: str, low: str | None, high: str | None, select: list[str] | None, page_size: int, continuation: str | None
+    ) -> tuple[list[Row], str | None]:
+        """The backend's part of query_page: the bounds resolved, the call counted."""
+        ...
+
+    def query(self, pk: str, **kwargs: Any) -> Iterator[Row]:
         """All rows of a partition range, page by page (each page is one counted call)."""
         continuation: str | None = None
         while True:
@@ -118,81 +127,42 @@ class Table:
             if continuation is None:
                 return
 
-    def scan_rows(self, row_key: str, *, pk_low: str, pk_high: str) -> Iterator[TableEntity]:
-        """Rows with one RowKey across a range of partitions (e.g. every tenant's settings row)."""
-        pager = self._client.query_entities(
-            "PartitionKey ge @low and PartitionKey lt @high and RowKey eq @rk",
-            parameters={"low": pk_low, "high": pk_high, "rk": row_key},
-        ).by_page()
-        for page in pager:
-            counter.record("query")
-            yield from page
-
-    def upsert(self, entity: Entity, *, replace: bool = False) -> str | None:
-        counter.record("write")
-        result = self._client.upsert_entity(entity, mode=UpdateMode.REPLACE if replace else UpdateMode.MERGE)
-        return result.get("etag")
+    def scan_rows(self, row_key: str, *, pk_low: str, pk_high: str) -> Iterator[Row]:
+        """Rows with one RowKey across a range of partitions [pk_low, pk_high) (e.g. every tenant's row)."""
+        ...
 
     def create(self, entity: Entity) -> str | None:
-        counter.record("write")
-        try:
-            return self._client.create_entity(entity).get("etag")
-        except HttpResponseError as exc:
-            raise _translate(exc) from exc
+        """Insert; AlreadyExists if the row exists. Returns the new ETag."""
+        ...
 
     def update(self, entity: Entity, *, etag: str | None, replace: bool = True) -> str | None:
-        counter.record("write")
-        try:
-            result = self._client.update_entity(
-                entity, mode=UpdateMode.REPLACE if replace else UpdateMode.MERGE, **_match(etag)
-            )
-        except HttpResponseError as exc:
-            raise _translate(exc) from exc
-        return result.get("etag")
+        """Replace (or merge) an existing row, only if unchanged since `etag` when given: RowMissing,
+        EtagMismatch. Properties set to None are not written (merge leaves them as they were)."""
+        ...
+
+    def upsert(self, entity: Entity, *, replace: bool = False) -> str | None:
+        """Insert or merge (or replace), unconditionally."""
+        ...
 
     def delete(self, pk: str, rk: str, *, etag: str | None = None) -> None:
-        """Delete a row; a row that is already gone is not an error (unless an etag was required)."""
-        counter.record("write")
-        try:
-            self._client.delete_entity(pk, rk, **_match(etag))
-        except HttpResponseError as exc:
-            error = _translate(exc)
-            if not isinstance(error, RowMissing) or etag is not None:
-                raise error from exc
+        """Delete a row; a row that is already gone is not an error, a changed one is (EtagMismatch)."""
+        ...
 
     def transact(self, ops: list[Op]) -> list[str | None]:
-        """Run ops atomically (one partition). Returns the new etag per op. Limits are checked here
-        because Azurite does not enforce them and Azure would reject the whole batch."""
+        """Run ops atomically (one partition, check_transaction's limits). Returns the new ETag per op
+        (None for deletes). A failing op fails them all, with its position in the error's `index`; inside
+        a transaction a delete of a missing row is RowMissing, and "upsert" merges."""
         if not ops:
             return []
-        if len(ops) > MAX_TRANSACTION_OPS:
-            raise TransactionTooLarge(f"{len(ops)} operations exceed the limit of {MAX_TRANSACTION_OPS}")
-        if sum(_encoded_size(op.entity) for op in ops) > MAX_TRANSACTION_BYTES:
-            raise TransactionTooLarge("transaction payload exceeds 4 MiB")
-        if len({op.entity["PartitionKey"] for op in ops}) != 1:
-            raise TransactionTooLarge("a transaction must stay within one partition")
-        batch: list[Any] = []
-        for op in ops:
-            if op.kind == "create":
-                batch.append(("create", op.entity))
-            elif op.kind == "upsert":
-                batch.append(("upsert", op.entity, {"mode": UpdateMode.MERGE}))
-            elif op.kind in ("update", "merge"):
-                mode = UpdateMode.REPLACE if op.kind == "update" else UpdateMode.MERGE
-                batch.append(("update", op.entity, {"mode": mode, **_match(op.etag)}))
-            else:
-                batch.append(("delete", op.entity, _match(op.etag)))
+        check_transaction(ops)
         counter.record("transaction")
-        try:
-            results = self._client.submit_transaction(batch)
-        except HttpResponseError as exc:
-            raise _translate(exc) from exc
-        return [r.get("etag") for r in results]
+        return self.submit(ops)
+
+    def submit(self, ops: list[Op]) -> list[str | None]:
+        """The backend's part of transact: the ops checked, the call counted."""
+        ...
 
 
-def _encode_token(token: Any) -> str | None:
-    return json.dumps(token, separators=(",", ":")) if token else None
-
-
-def _decode_token(token: str | None) -> Any:
-    return json.loads(token) if token else None
+def ids_under(table: Table, pk: str, prefix: str) -> list[str]:
+    """What follows prefix in each RowKey under it (the ids one row kind names), read as keys only."""
+    return [suffix(row["RowKey"], prefix) for row in table.query(pk, prefix=prefix, select=["RowKey"])]
