@@ -63,6 +63,13 @@ param deployKeyVault bool = false
 @description('With deployKeyVault: public IPs or CIDR ranges allowed through the vault firewall.')
 param keyVaultAllowedIpAddresses array = []
 
+@description('With deployKeyVault: recover restores the soft-deleted vault a previous `azd down` left (purge protection keeps its name taken for 90 days); default creates or updates it.')
+@allowed([
+  'default'
+  'recover'
+])
+param keyVaultCreateMode string = 'default'
+
 @description('NCRONTAB schedule of the reconciliation timer (SCIM_RECONCILE_SCHEDULE).')
 param reconcileSchedule string = '0 */15 * * * *'
 
@@ -174,6 +181,7 @@ module keyVault 'modules/keyvault.bicep' = if (deployKeyVault) {
     location: location
     tags: tags
     allowedIpAddresses: keyVaultAllowedIpAddresses
+    createMode: keyVaultCreateMode
     operatorPrincipalId: operatorPrincipalId
     operatorPrincipalType: principalType
   }

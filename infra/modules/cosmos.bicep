@@ -2,6 +2,9 @@
 // azure-data-tables code, SCIM_STORAGE_ENDPOINT points here). Keys are disabled; the app identity and
 // the optional operator get the data-plane role "Cosmos DB Built-in Data Contributor" through the
 // Table API's own role assignments (a preview API version, see docs/deploy.md).
+// Cosmos DB fails a control-plane write on an account while another one runs on it (a conflict saying
+// another operation is in progress; ARM would otherwise send these in parallel), so the writes below
+// run one after another: the tables one by one (@batchSize(1)), then each role assignment.
 
 @description('Cosmos DB account name (3-44 lowercase letters, digits and hyphens).')
 @minLength(3)
@@ -67,6 +70,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
   }
 }
 
+@batchSize(1)
 resource tables 'Microsoft.DocumentDB/databaseAccounts/tables@2024-11-15' = [for table in tableNames: {
   parent: account
   name: table
@@ -85,6 +89,9 @@ resource tables 'Microsoft.DocumentDB/databaseAccounts/tables@2024-11-15' = [for
 resource identityWritesTables 'Microsoft.DocumentDB/databaseAccounts/tableRoleAssignments@2024-12-01-preview' = {
   parent: account
   name: guid(account.id, identityPrincipalId, builtInDataContributor)
+  dependsOn: [
+    tables
+  ]
   properties: {
     roleDefinitionId: '${account.id}/tableRoleDefinitions/${builtInDataContributor}'
     principalId: identityPrincipalId
@@ -95,6 +102,9 @@ resource identityWritesTables 'Microsoft.DocumentDB/databaseAccounts/tableRoleAs
 resource operatorWritesTables 'Microsoft.DocumentDB/databaseAccounts/tableRoleAssignments@2024-12-01-preview' = if (!empty(operatorPrincipalId)) {
   parent: account
   name: guid(account.id, operatorPrincipalId, builtInDataContributor)
+  dependsOn: [
+    identityWritesTables
+  ]
   properties: {
     roleDefinitionId: '${account.id}/tableRoleDefinitions/${builtInDataContributor}'
     principalId: operatorPrincipalId

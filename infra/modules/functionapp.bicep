@@ -74,6 +74,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_17:Entra ID provisioning presents no client certificate; it authenticates with the tenant's bearer token.
   // checkov:skip=CKV_AZURE_212:Flex Consumption is serverless and scales from zero; there is no minimum worker count (always-ready instances can be added per environment).
   // checkov:skip=CKV_AZURE_213:The App Service health check probes a fixed instance set; Flex Consumption scales to zero and replaces unhealthy instances itself.
+  // checkov:skip=CKV_AZURE_78:Flex Consumption rejects siteConfig.ftpsState (Microsoft lists it among its deprecated properties: FTPS not supported); FTP is off through the 'ftp' publishing-credentials policy below.
   name: name
   location: location
   tags: union(tags, {
@@ -94,7 +95,6 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
     }
     functionAppConfig: {
@@ -149,10 +149,13 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   }
 }
 
-// Deployments go through Entra ID (azd, az, functions-action); no FTP or SCM username/password.
+// Deployments go through Entra ID (azd, az, functions-action); no FTP or SCM username/password. This
+// policy is the app's only FTP switch: Flex Consumption has no siteConfig.ftpsState. `location` is
+// required on these child resources (an ARM quirk; Microsoft's own modules set it).
 resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
   parent: app
   name: 'ftp'
+  location: location
   properties: {
     allow: false
   }
@@ -161,6 +164,7 @@ resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
 resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
   parent: app
   name: 'scm'
+  location: location
   properties: {
     allow: false
   }

@@ -1,5 +1,8 @@
 // Optional Key Vault for operator secrets (for example the smoke-test tenant's token). RBAC mode and
 // purge protection; the app itself reads nothing from it.
+// Purge protection keeps a deleted vault (after `azd down`) for softDeleteRetentionInDays under its name,
+// and the name is fixed per environment: a new deployment then fails with 409 "already exists in deleted
+// state" until createMode 'recover' brings the old vault back (docs/deploy.md, "When a step fails").
 
 @description('Key Vault name (3-24 letters, digits and hyphens).')
 @minLength(3)
@@ -26,6 +29,13 @@ param operatorPrincipalId string = ''
 ])
 param operatorPrincipalType string = 'User'
 
+@description('default creates or updates the vault; recover restores the soft-deleted vault of the same name.')
+@allowed([
+  'default'
+  'recover'
+])
+param createMode string = 'default'
+
 var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
@@ -34,6 +44,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   location: location
   tags: tags
   properties: {
+    createMode: createMode
     tenantId: subscription().tenantId
     sku: {
       family: 'A'

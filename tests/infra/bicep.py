@@ -68,10 +68,19 @@ class Resource:
     body: dict[str, Any]
     condition: str | None
     loop: str | None
+    decorators: tuple[tuple[str, Any], ...] = ()
 
     @property
     def properties(self) -> dict[str, Any]:
         return self.body.get("properties", {})
+
+    @property
+    def depends_on(self) -> list[str]:
+        """Symbols listed in the explicit `dependsOn` (implicit references are not followed)."""
+        return [render(item) for item in self.body.get("dependsOn", [])]
+
+    def decorator(self, kind: str) -> Any:
+        return dict(self.decorators).get(kind)
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,8 @@ class BicepFile:
             if "__child_resource__" in body:
                 raise AssertionError(f"{self.path.name}: declare child resource of {symbol} with `parent:`; the tests read top-level resources only")
             if type_ is None or raw["type"] == type_:
-                found.append(Resource(symbol, raw["type"], raw["api_version"], body, condition, loop))
+                decorators = tuple((d["type"], d.get("argument")) for d in raw.get("decorators", []))
+                found.append(Resource(symbol, raw["type"], raw["api_version"], body, condition, loop, decorators))
         return found
 
     def resource(self, type_: str) -> Resource:

@@ -1,12 +1,15 @@
-"""Security properties and role assignments the deployment must keep (issue 6), read from the parsed Bicep."""
+"""Security properties and role assignments the deployment must keep (issue 6), and the deployability
+rules of issue 15 (Flex-safe site, serialised Cosmos writes, Key Vault recovery), read from the parsed Bicep."""
 
 from __future__ import annotations
 
+import itertools
+import json
 from typing import NamedTuple
 
 import pytest
 
-from tests.infra.bicep import BicepFile, Resource, parse, render
+from tests.infra.bicep import INFRA, BicepFile, Resource, parse, render
 
 MAIN = parse("main.bicep")
 STORAGE = parse("modules/storage.bicep")
@@ -104,11 +107,16 @@ def site() -> Resource:
     return FUNCTION_APP.resource("Microsoft.Web/sites")
 
 
-def test_function_app_is_https_only_tls12_without_ftp(site):
+def test_function_app_is_https_only_tls12(site):
     assert site.body["kind"] == "functionapp,linux"
     assert site.properties["httpsOnly"] is True
-    assert site.properties["siteConfig"]["minTlsVersion"] == "1.2"
-    assert site.properties["siteConfig"]["ftpsState"] == "Disabled"
+    assert site.properties["siteConfig"] == {"minTlsVersion": "1.2", "scmMinTlsVersion": "1.2", "http20Enabled": True}
+
+
+def test_ftp_is_off_through_the_policy_not_ftps_state(site):
+    """Flex Consumption rejects siteConfig.ftpsState (issue 15, item 1): the `ftp` policy is the only switch."""
+    assert "ftpsState" not in site.properties["siteConfig"]
+    assert "ftpsState" not in site.properties
 
 
 def test_function_app_runs_python_311_as_the_user_assigned_identity(site):
@@ -139,6 +147,12 @@ def test_basic_publishing_credentials_are_disabled():
     assert {policy.body["name"]: policy.properties["allow"] for policy in policies} == {"ftp": False, "scm": False}
 
 
+def test_basic_publishing_credentials_policies_name_their_location():
+    """ARM requires `location` on these child resources (issue 15, item 7)."""
+    for policy in FUNCTION_APP.resources("Microsoft.Web/sites/basicPublishingCredentialsPolicies"):
+        assert policy.body.get("location") == "location", policy.symbol
+
+
 def test_cosmos_switch_moves_the_data_and_the_setting():
     assert MAIN.modules()["cosmos"].condition == "useCosmosDb"
     assert MAIN.default("useCosmosDb") is False
@@ -167,6 +181,31 @@ def test_cosmos_grants_the_built_in_data_contributor():
     }
 
 
+def _depends_on_transitively(doc: BicepFile, symbol: str) -> set[str]:
+    by_symbol = {resource.symbol: resource for resource in doc.resources()}
+    seen: set[str] = set()
+    pending = list(by_symbol[symbol].depends_on)
+    while pending:
+        dependency = pending.pop()
+        if dependency not in seen:
+            seen.add(dependency)
+            pending.extend(by_symbol[dependency].depends_on)
+    return seen
+
+
+def test_cosmos_account_writes_run_one_at_a_time():
+    """Cosmos DB fails a write on an account while another runs (issue 15, item 5): the table loop runs one
+    table at a time, and every two writes under the account are ordered by dependsOn."""
+    children = [r for r in COSMOS.resources() if r.body.get("parent") == "account"]
+    assert {r.type for r in children} == {"Microsoft.DocumentDB/databaseAccounts/tables", "Microsoft.DocumentDB/databaseAccounts/tableRoleAssignments"}
+    for child in children:
+        if child.loop is not None:
+            assert child.decorator("batchSize") == 1, f"{child.symbol}: a loop under the account needs @batchSize(1)"
+    for first, second in itertools.combinations(children, 2):
+        ordered = first.symbol in _depends_on_transitively(COSMOS, second.symbol) or second.symbol in _depends_on_transitively(COSMOS, first.symbol)
+        assert ordered, f"{first.symbol} and {second.symbol} may run at the same time"
+
+
 def test_key_vault_is_optional_rbac_mode_with_purge_protection():
     assert MAIN.modules()["keyVault"].condition == "deployKeyVault"
     vault = KEY_VAULT.resource("Microsoft.KeyVault/vaults")
@@ -189,3 +228,17 @@ def test_outputs_name_the_app_and_its_urls():
     assert outputs["AZURE_FUNCTION_APP_NAME"] == "functionApp.outputs.name"
     assert outputs["SCIM_PUBLIC_BASE_URL"] == "https://${functionApp.outputs.defaultHostName}"
     assert FUNCTION_APP.outputs["defaultHostName"] == "app.properties.defaultHostName"
+
+
+def test_key_vault_create_mode_reaches_the_vault():
+    """`azd up` after `azd down` meets the purge-protected vault in deleted state (issue 15, item 6):
+    SCIM_KEY_VAULT_CREATE_MODE=recover restores it, through main.bicep and the module."""
+    modes = ["default", "recover"]
+    assert MAIN.decorator("keyVaultCreateMode", "allowed") == modes
+    assert MAIN.default("keyVaultCreateMode") == "default"
+    assert MAIN.modules()["keyVault"].params["createMode"] == "keyVaultCreateMode"
+    assert KEY_VAULT.decorator("createMode", "allowed") == modes
+    assert KEY_VAULT.default("createMode") == "default"
+    assert KEY_VAULT.resource("Microsoft.KeyVault/vaults").properties["createMode"] == "createMode"
+    parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert parameters["keyVaultCreateMode"] == {"value": "${SCIM_KEY_VAULT_CREATE_MODE=default}"}

@@ -11,26 +11,60 @@ from tests.infra.bicep import parse, render
 MAIN = parse("main.bicep")
 FUNCTION_APP = parse("modules/functionapp.bicep")
 
-# Flex Consumption rejects or ignores these (functionAppConfig replaces them).
+# What Flex Consumption rejects or ignores: Microsoft Learn, "App settings reference for Azure Functions",
+# section "Flex Consumption plan deprecations"
+# (https://learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations).
+# This is the one copy of that list in the tests; keep it in step with the page.
+#
+# App settings (functionAppConfig's runtime, scaleAndConcurrency and deployment replace most of them). The
+# group after the blank line is older than this citation and belongs to the plans Flex replaces (content
+# mounts, time zone, containers, Windows placeholders).
 FLEX_FORBIDDEN_SETTINGS = {
-    "FUNCTIONS_WORKER_RUNTIME",
+    "ENABLE_ORYX_BUILD",
     "FUNCTIONS_EXTENSION_VERSION",
+    "FUNCTIONS_MAX_HTTP_CONCURRENCY",
+    "FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED",
+    "FUNCTIONS_WORKER_PROCESS_COUNT",
+    "FUNCTIONS_WORKER_RUNTIME",
     "FUNCTIONS_WORKER_RUNTIME_VERSION",
-    "WEBSITE_RUN_FROM_PACKAGE",
+    "FUNCTIONS_WORKER_SHARED_MEMORY_DATA_TRANSFER_ENABLED",
+    "SCALE_CONTROLLER_SCALE_DOWN_DELAY",
+    "SCM_DO_BUILD_DURING_DEPLOYMENT",
     "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
-    "WEBSITE_CONTENTSHARE",
     "WEBSITE_CONTENTOVERVNET",
-    "WEBSITE_MOUNT_ENABLED",
+    "WEBSITE_CONTENTSHARE",
+    "WEBSITE_DNS_SERVER",
     "WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT",
     "WEBSITE_NODE_DEFAULT_VERSION",
+    "WEBSITE_RUN_FROM_PACKAGE",
+    "WEBSITE_SKIP_CONTENTSHARE_VALIDATION",
+    "WEBSITE_VNET_ROUTE_ALL",
+
+    "WEBSITE_MOUNT_ENABLED",
     "WEBSITE_TIME_ZONE",
-    "WEBSITE_USE_PLACEHOLDER_DOTNETISOLATED",
-    "WEBSITES_CONTAINER_START_TIME_LIMIT",
-    "SCM_DO_BUILD_DURING_DEPLOYMENT",
-    "ENABLE_ORYX_BUILD",
     "TZ",
+    "WEBSITES_CONTAINER_START_TIME_LIMIT",
+    "WEBSITE_USE_PLACEHOLDER_DOTNETISOLATED",
 }
-FLEX_FORBIDDEN_SITE_CONFIG = {"linuxFxVersion", "alwaysOn", "functionAppScaleLimit", "preWarmedInstanceCount", "use32BitWorkerProcess", "appSettings"}
+# Site properties, which the page writes as `properties.<name>` and which live on the site or in its
+# siteConfig: Flex rejects the site (a 400 in newer regions) when one is set (ftpsState: "FTPS not supported").
+# appSettings is not in the table: this template keeps settings in a sites/config resource instead.
+FLEX_FORBIDDEN_SITE_PROPERTIES = {
+    "alwaysOn",
+    "containerSize",
+    "ftpsState",
+    "functionAppScaleLimit",
+    "isReserved",
+    "isXenon",
+    "javaVersion",
+    "linuxFxVersion",
+    "netFrameworkVersion",
+    "powerShellVersion",
+    "preWarmedInstanceCount",
+    "use32BitWorkerProcess",
+    "windowsFxVersion",
+    "appSettings",
+}
 
 
 def _app_settings() -> dict[str, str]:
@@ -47,8 +81,15 @@ def test_app_settings_are_exactly_the_settings_the_code_reads():
 def test_no_setting_flex_consumption_forbids():
     assert not set(_app_settings()) & FLEX_FORBIDDEN_SETTINGS
     assert "AzureWebJobsStorage" not in _app_settings(), "host storage must be identity-based, not a connection string"
-    site_config = FUNCTION_APP.resource("Microsoft.Web/sites").properties["siteConfig"]
-    assert not set(site_config) & FLEX_FORBIDDEN_SITE_CONFIG
+
+
+
+def test_no_site_property_flex_consumption_forbids():
+    """Neither the site's properties nor its siteConfig set one (ARM property names are case-insensitive)."""
+    site = FUNCTION_APP.resource("Microsoft.Web/sites").properties
+    forbidden = {name.casefold() for name in FLEX_FORBIDDEN_SITE_PROPERTIES}
+    assert not {name for name in site if name.casefold() in forbidden}
+    assert not {name for name in site.get("siteConfig", {}) if name.casefold() in forbidden}
 
 
 def test_host_storage_and_telemetry_use_the_managed_identity():
