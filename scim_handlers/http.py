@@ -40,7 +40,7 @@ class Call:
     req: func.HttpRequest
     route: str
     route_params: dict[str, str]
-    authenticated: Scope | None = None
+    authenticated_scope: Scope | None = None  # set by run() once the bearer token is checked
 
     @property
     def params(self) -> dict[str, str]:
@@ -65,12 +65,12 @@ class Call:
     @property
     def scope(self) -> Scope:
         """The authenticated tenant's scope (routes that require authentication only)."""
-        assert self.authenticated is not None, "route requires authentication"
-        return self.authenticated
+        assert self.authenticated_scope is not None, "route requires authentication"
+        return self.authenticated_scope
 
     @property
     def tenant_id(self) -> str | None:
-        return self.authenticated.tenant_id if self.authenticated else None
+        return self.authenticated_scope.tenant_id if self.authenticated_scope else None
 
 
 def _bearer(req: func.HttpRequest) -> str | None:
@@ -109,12 +109,12 @@ def _is_test_connection(call: Call, reply: Reply) -> bool:
 def run(call: Call, handler: Callable[[Call], Reply], *, authenticated: bool = True) -> func.HttpResponse:
     def answer() -> Reply:
         if authenticated:
-            call.authenticated = _authenticate(call)
+            call.authenticated_scope = _authenticate(call)
         return handler(call)
 
     def observe(reply: Reply) -> None:
-        if call.authenticated is not None:
-            scope = call.authenticated
+        if call.authenticated_scope is not None:
+            scope = call.authenticated_scope
             health.observe(scope.storage, scope.tenant_id, error=reply.status >= 400, test_connection=_is_test_connection(call, reply))
 
     return serve(SCIM_EDGE, call, answer, observe=observe, log_fields={"adscimVersion": call.req.headers.get("ADSCIMVersion")})
