@@ -1,6 +1,6 @@
 # Front door: `make run` serves the app locally, `make test` runs every test. Both set up what they
-# need first: .venv from requirements-dev.txt, Azurite from package-lock.json (and, once
-# tools/mk/infra.mk exists, the separate checkov venv).
+# need first: .venv from requirements-dev.txt, Azurite from package-lock.json and the separate checkov
+# venv (tools/mk/infra.mk).
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -15,8 +15,8 @@ AZURITE_DIR := .azurite
 # Azurite's documented development account (a public, well-known key).
 AZURITE_CONNECTION_STRING := DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:$(AZURITE_PORT)/devstoreaccount1;
 
--include tools/mk/infra.mk
-SETUP := $(VENV)/.stamp node_modules/.stamp $(if $(wildcard tools/mk/infra.mk),checkov-venv)
+include tools/mk/infra.mk
+SETUP := $(VENV)/.stamp node_modules/.stamp checkov-venv
 
 .PHONY: help setup venv node_modules azurite azurite-stop run test bench clean
 

@@ -3,48 +3,58 @@ a SCIM bearer token is never accepted here."""
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import azure.functions as func
 
+from scim_handlers import app_context
+from scim_handlers.pipeline import Edge, Reply, parse_json, serve
 from shared import admin, reconcile
-from shared.config import Settings
-from shared.errors import NotFound
+from shared.errors import Invalid
 from shared.scim.errors import ScimError
-from shared.store import counter
-from shared.store.client import Storage, default_storage
+from shared.store.client import Storage
 
 bp = func.Blueprint()
 ADMIN_CYCLE_BUDGET_SECONDS = 120
-log = logging.getLogger("admin.request")
 
 Handler = Callable[[Storage, func.HttpRequest, dict[str, str]], Any]
 
+ADMIN_EDGE = Edge(
+    event="admin.request",
+    logger=logging.getLogger("admin.request"),
+    content_type="application/json",
+    error_reply=lambda error: Reply(error.status, {"status": error.status, "detail": error.detail}),
+    internal_detail="Internal error.",
+)
+
+
+@dataclass(frozen=True)
+class AdminCall:
+    req: func.HttpRequest
+    route: str  # below /api/admin, as requested
+    tenant_id: str | None
+
 
 def _json_body(req: func.HttpRequest) -> dict[str, Any]:
-    raw = req.get_body() or b""
-    if not raw.strip():
+    body = parse_json(req.get_body() or b"")
+    if body is None:
         return {}
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise ScimError(400, "invalidSyntax", f"Body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
-        raise ScimError(400, "invalidSyntax", "Body must be a JSON object.")
+        raise Invalid("Body must be a JSON object.")
     return body
 
 
 def _int(value: Any, name: str, default: int) -> int:
     if value in (None, ""):
         return default
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise Invalid(f"{name} must be a whole number.")
     try:
         return int(value)
-    except (TypeError, ValueError):
-        raise ScimError(400, "invalidValue", f"{name} must be a whole number.") from None
+    except (TypeError, ValueError, OverflowError):
+        raise Invalid(f"{name} must be a whole number.") from None
 
 
 def _bool(value: Any, name: str) -> bool | None:
@@ -52,31 +62,19 @@ def _bool(value: Any, name: str) -> bool | None:
         return None
     if isinstance(value, bool):
         return value
-    raise ScimError(400, "invalidValue", f"{name} must be true or false.")
-
-
-def _reply(status: int, body: Any) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body, ensure_ascii=False), status_code=status, mimetype="application/json")
+    raise Invalid(f"{name} must be true or false.")
 
 
 def _serve(req: func.HttpRequest, handler: Handler, success: int = 200) -> func.HttpResponse:
-    started = time.perf_counter()
-    with counter.counting() as calls:
-        try:
-            if (req.headers.get("Authorization") or "").lower().startswith("bearer "):
-                raise ScimError(401, None, "The admin API does not accept SCIM tokens; use a function key.")
-            response = _reply(success, handler(default_storage(), req, dict(req.route_params)))
-        except NotFound as exc:
-            response = _reply(404, {"status": 404, "detail": str(exc)})
-        except ScimError as exc:
-            response = _reply(exc.status, {"status": exc.status, "detail": exc.detail})
-        except Exception:
-            log.exception("admin request failed")
-            response = _reply(500, {"status": 500, "detail": "Internal error."})
-    log.info(json.dumps({"event": "admin.request", "tenant": req.route_params.get("tenant"), "method": req.method,
-                         "route": req.url.split("?")[0].split("/api/admin", 1)[-1], "status": response.status_code,
-                         "durationMs": round((time.perf_counter() - started) * 1000, 1), "storageCalls": calls.total}))
-    return response
+    context = app_context.current()
+    call = AdminCall(req, req.url.split("?")[0].split("/api/admin", 1)[-1], req.route_params.get("tenant"))
+
+    def answer() -> Reply:
+        if (req.headers.get("Authorization") or "").lower().startswith("bearer "):
+            raise ScimError(401, None, "The admin API does not accept SCIM tokens; use a function key.")
+        return Reply(success, handler(context.storage, req, dict(req.route_params)))
+
+    return serve(ADMIN_EDGE, call, answer)
 
 
 def _route(name: str, route: str, methods: list[str], handler: Handler, success: int = 200) -> None:
@@ -100,21 +98,20 @@ def _invite(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
     body = _json_body(r)
     ids = body.get("ids")
     if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
-        raise ScimError(400, "invalidValue", "ids must be a list of employee ids.")
+        raise Invalid("ids must be a list of employee ids.")
     return admin.invite(s, p["tenant"], ids=ids, all_staged=bool(_bool(body.get("allStaged"), "allStaged")))
 
 
 def _reconcile(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
     # Stay well inside the HTTP request timeout (~230 s); an unfinished cycle resumes on the next tick.
-    settings = Settings.from_env()
+    settings = app_context.current().settings
     settings = replace(settings, reconcile_time_budget_seconds=min(settings.reconcile_time_budget_seconds, ADMIN_CYCLE_BUDGET_SECONDS))
     force = r.params.get("force", "").lower() in ("1", "true")
     return reconcile.run_now(s, tenant_id=r.params.get("tenant") or None, force=force, settings=settings)
 
 
 def _cycles(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
-    admin.show_tenant(s, p["tenant"])
-    return reconcile.list_reports(s, p["tenant"], limit=_int(r.params.get("limit"), "limit", 20))
+    return admin.cycles(s, p["tenant"], limit=_int(r.params.get("limit"), "limit", 20))
 
 
 _route("admin_tenants_create", "tenants", ["POST"], lambda s, r, p: admin.create_tenant(s, str(_json_body(r).get("name") or "")), 201)

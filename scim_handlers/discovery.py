@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from scim_handlers.http import Call, Reply, scim_base_url
-from scim_handlers.routing import ScimRoute, blueprint
+from scim_handlers import app_context
+from scim_handlers.http import Call
+from scim_handlers.pipeline import Reply
+from scim_handlers.triggers import ScimRoute, blueprint
 from shared.scim import discovery
 from shared.scim.errors import ScimError
 from shared.scim.listing import list_response
@@ -21,7 +23,7 @@ def _get_only(handler):  # type: ignore[no-untyped-def]
 
 
 def _base(call: Call) -> str:
-    return scim_base_url(call.req)
+    return app_context.current().scim_base_url
 
 
 def _listing(items: list[dict]) -> Reply:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import azure.functions as func
 
 from scim_handlers import discovery, groups, search, users
-from scim_handlers.http import Call, Reply, run
-from scim_handlers.routing import SCIM_ROUTE_PREFIX, invoke, resolve
+from scim_handlers.http import Call, run
+from scim_handlers.pipeline import Reply
+from scim_handlers.triggers import SCIM_ROUTE_PREFIX, invoke, resolve
 from shared.scim.errors import ScimError
+from shared.tenants import SCIM_PATH
 
 ROUTES = users.ROUTES + groups.ROUTES + search.ROUTES + discovery.ROUTES
 
@@ -26,7 +28,7 @@ def scim_fallback(req: func.HttpRequest) -> func.HttpResponse:
 
     def answer(call: Call) -> Reply:
         if known:
-            raise ScimError(405, None, f"{req.method} is not supported on /scim/v2/{path.strip('/')}.")
-        raise ScimError(404, None, f"No SCIM endpoint at /scim/v2/{path.strip('/')}; see /scim/v2/ResourceTypes.")
+            raise ScimError(405, None, f"{req.method} is not supported on {SCIM_PATH}/{path.strip('/')}.")
+        raise ScimError(404, None, f"No SCIM endpoint at {SCIM_PATH}/{path.strip('/')}; see {SCIM_PATH}/ResourceTypes.")
 
     return run(Call(req=req, route="unknown", route_params={}), answer, authenticated=False)

@@ -1,39 +1,36 @@
-"""Request parsing, authentication, response rendering and the one place where errors become responses.
-
-Every SCIM route goes through `run`: it authenticates the bearer token, counts storage calls, turns a
-ScimError (or any unexpected exception) into a SCIM error body, and writes one structured log line.
+"""The SCIM edge of the request pipeline: authentication, the request as SCIM handlers see it, and SCIM
+error bodies. Every SCIM route goes through `run`, which serves it in the shared frame
+(scim_handlers.pipeline: counting, body parsing, the one error path, the log line).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
 import azure.functions as func
 
+from scim_handlers import app_context
+from scim_handlers.pipeline import Edge, Reply, parse_json, serve
 from shared import health, tenants
-from shared.config import Settings
 from shared.resources import Scope
 from shared.scim.errors import ScimError
-from shared.store import counter
-from shared.store.client import default_storage
 
 SCIM_CONTENT_TYPE = "application/scim+json"
-MAX_BODY_BYTES = 1024 * 1024
-SCIM_PREFIX = "/scim/v2"
-
-log = logging.getLogger("scim.request")
 
 
-@dataclass
-class Reply:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+def error_reply(error: ScimError) -> Reply:
+    return Reply(error.status, error.to_body(), dict(error.headers))
+
+
+SCIM_EDGE = Edge(
+    event="scim.request",
+    logger=logging.getLogger("scim.request"),
+    content_type=SCIM_CONTENT_TYPE,
+    error_reply=error_reply,
+    internal_detail="Internal error; the request can be retried.",
+)
 
 
 @dataclass
@@ -43,7 +40,7 @@ class Call:
     req: func.HttpRequest
     route: str
     route_params: dict[str, str]
-    scope: Scope | None = None
+    authenticated_scope: Scope | None = None  # set by run() once the bearer token is checked
 
     @property
     def params(self) -> dict[str, str]:
@@ -60,38 +57,20 @@ class Call:
         return self.req.headers.get(name)
 
     def json(self) -> Any:
-        raw = self.req.get_body() or b""
-        if len(raw) > MAX_BODY_BYTES:
-            raise ScimError(413, None, f"The request body exceeds {MAX_BODY_BYTES} bytes.")
-        if not raw.strip():
+        body = parse_json(self.req.get_body() or b"")
+        if body is None:
             raise ScimError(400, "invalidSyntax", "The request body is empty; a JSON object is expected.")
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ScimError(400, "invalidSyntax", f"The request body is not valid JSON: {exc}.") from exc
+        return body
 
     @property
-    def tenant(self) -> Scope:
-        assert self.scope is not None, "route requires authentication"
-        return self.scope
+    def scope(self) -> Scope:
+        """The authenticated tenant's scope (routes that require authentication only)."""
+        assert self.authenticated_scope is not None, "route requires authentication"
+        return self.authenticated_scope
 
-
-def scim_base_url(req: func.HttpRequest) -> str:
-    configured = Settings.from_env().public_base_url
-    if configured:
-        return configured + SCIM_PREFIX
-    parts = urlsplit(req.url)
-    return f"{parts.scheme}://{parts.netloc}{SCIM_PREFIX}"
-
-
-def render(reply: Reply) -> func.HttpResponse:
-    headers = {"Content-Type": SCIM_CONTENT_TYPE, **reply.headers}
-    body = None if reply.body is None else json.dumps(reply.body, ensure_ascii=False)
-    return func.HttpResponse(body=body, status_code=reply.status, headers=headers)
-
-
-def error_reply(error: ScimError) -> Reply:
-    return Reply(error.status, error.to_body(), dict(error.headers))
+    @property
+    def tenant_id(self) -> str | None:
+        return self.authenticated_scope.tenant_id if self.authenticated_scope else None
 
 
 def _bearer(req: func.HttpRequest) -> str | None:
@@ -101,7 +80,8 @@ def _bearer(req: func.HttpRequest) -> str | None:
 
 
 def _authenticate(call: Call) -> Scope:
-    storage = default_storage()
+    context = app_context.current()
+    storage = context.storage
     auth = tenants.authenticate(storage, _bearer(call.req))
     if auth is None:
         raise ScimError(
@@ -112,7 +92,7 @@ def _authenticate(call: Call) -> Scope:
         )
     if auth.stale:
         tenants.set_stale(storage, auth.tenant_id, False)
-    return Scope(storage=storage, tenant_id=auth.tenant_id, base_url=scim_base_url(call.req), auto_invite=auth.auto_invite)
+    return Scope(storage=storage, tenant_id=auth.tenant_id, base_url=context.scim_base_url, auto_invite=auth.auto_invite)
 
 
 def _is_test_connection(call: Call, reply: Reply) -> bool:
@@ -127,43 +107,14 @@ def _is_test_connection(call: Call, reply: Reply) -> bool:
 
 
 def run(call: Call, handler: Callable[[Call], Reply], *, authenticated: bool = True) -> func.HttpResponse:
-    started = time.perf_counter()
-    with counter.counting() as calls:
-        try:
-            if authenticated:
-                call.scope = _authenticate(call)
-            reply = handler(call)
-        except ScimError as error:
-            reply = error_reply(error)
-        except Exception:
-            log.exception("unhandled error on %s %s", call.req.method, call.route)
-            reply = error_reply(ScimError(500, None, "Internal error; the request can be retried."))
-        if call.scope is not None:
-            try:
-                health.observe(
-                    call.scope.storage,
-                    call.scope.tenant_id,
-                    error=reply.status >= 400,
-                    test_connection=_is_test_connection(call, reply),
-                )
-            except Exception:  # health counters must never fail a request
-                log.warning("health counter flush failed", exc_info=True)
-    log.info(
-        json.dumps(
-            {
-                "event": "scim.request",
-                "tenant": call.scope.tenant_id if call.scope else None,
-                "method": call.req.method,
-                "route": call.route,
-                "status": reply.status,
-                "durationMs": round((time.perf_counter() - started) * 1000, 1),
-                "storageCalls": calls.total,
-                "storageCallsByKind": calls.by_kind,
-                "adscimVersion": call.req.headers.get("ADSCIMVersion"),
-            },
-            separators=(",", ":"),
-        )
-    )
-    response = render(reply)
-    response.headers["X-Storage-Calls"] = str(calls.total)
-    return response
+    def answer() -> Reply:
+        if authenticated:
+            call.authenticated_scope = _authenticate(call)
+        return handler(call)
+
+    def observe(reply: Reply) -> None:
+        if call.authenticated_scope is not None:
+            scope = call.authenticated_scope
+            health.observe(scope.storage, scope.tenant_id, error=reply.status >= 400, test_connection=_is_test_connection(call, reply))
+
+    return serve(SCIM_EDGE, call, answer, observe=observe, log_fields={"adscimVersion": call.req.headers.get("ADSCIMVersion")})

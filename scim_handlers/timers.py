@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from scim_handlers import app_context
+
 bp = func.Blueprint()
 
 
@@ -12,4 +14,5 @@ bp = func.Blueprint()
 def reconcile_tick(timer: func.TimerRequest) -> None:
     from shared import reconcile  # imported on first tick: keeps cold start of HTTP functions cheap
 
-    reconcile.run_timer()
+    context = app_context.current()
+    reconcile.run_timer(context.storage, context.settings)

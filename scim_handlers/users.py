@@ -2,8 +2,8 @@
 
 from shared import users
 from shared.query import USERS
-from scim_handlers.resources import Service, routes
-from scim_handlers.routing import blueprint
+from scim_handlers.resource_endpoints import Service, routes
+from scim_handlers.triggers import blueprint
 
 SERVICE = Service(
     kind=USERS,

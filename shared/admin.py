@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import audit, employees, health, invitations, tenants
-from shared.config import Settings
-from shared.scim.errors import ScimError
+from shared import audit, employees, health, invitations, reconcile, tenants
+from shared.config import process_settings
+from shared.errors import Invalid
 from shared.store.client import Storage
 
 
 def public_tenant_url() -> str:
-    return tenants.tenant_url(Settings.from_env().public_base_url)
+    return tenants.tenant_url(process_settings().public_base_url)
 
 
 def _require_tenant(storage: Storage, tenant_id: str) -> None:
     tenants.get_entity(storage, tenant_id)  # TenantNotFound is a NotFound
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= 1000:
+        raise Invalid("limit must be between 1 and 1000.")
 
 
 def create_tenant(storage: Storage, name: str) -> dict[str, Any]:
@@ -91,15 +96,17 @@ def audit_log(
     continuation: str | None = None,
 ) -> dict[str, Any]:
     _require_tenant(storage, tenant_id)
-    if not 1 <= limit <= 1000:
-        raise ScimError(400, "invalidValue", "limit must be between 1 and 1000.")
-    try:
-        events, token = audit.list_events(
-            storage, tenant_id, limit=limit, since=since, until=until, action=action, target_id=target_id, continuation=continuation
-        )
-    except ValueError as exc:
-        raise ScimError(400, "invalidValue", f"Bad audit query: {exc}") from exc
+    _check_limit(limit)
+    events, token = audit.list_events(
+        storage, tenant_id, limit=limit, since=since, until=until, action=action, target_id=target_id, continuation=continuation
+    )
     return {"events": events, "continuation": token}
+
+
+def cycles(storage: Storage, tenant_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    _require_tenant(storage, tenant_id)
+    _check_limit(limit)
+    return reconcile.list_reports(storage, tenant_id, limit=limit)
 
 
 def outbox(storage: Storage, tenant_id: str) -> list[dict[str, Any]]:

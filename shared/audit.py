@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import clock
+from shared.errors import Invalid
 from shared.store.client import Storage
 from shared.store.keys import AUDIT, prefix_range
 from shared.store.table import Entity
@@ -78,6 +79,14 @@ def to_event(entity: Entity) -> dict[str, Any]:
     return event
 
 
+def _epoch_ms(text: str, name: str) -> int:
+    # datetime's own messages ("offset must be a timedelta strictly between ...") speak Python, not the API.
+    try:
+        return int(clock.parse_iso(text).timestamp() * 1000)
+    except (ValueError, OverflowError):
+        raise Invalid(f"{name} must be an ISO 8601 time such as 2024-01-31T12:00:00Z.") from None
+
+
 def list_events(
     storage: Storage,
     tenant_id: str,
@@ -93,12 +102,12 @@ def list_events(
     ("user" matches "user.create"). The continuation is the RowKey of the last event returned."""
     low, high = prefix_range(AUDIT)
     if until:
-        low = f"{AUDIT}{_MAX_MS - int(clock.parse_iso(until).timestamp() * 1000):013d}"
+        low = f"{AUDIT}{_MAX_MS - _epoch_ms(until, 'until'):013d}"
     if since:
-        high = f"{AUDIT}{_MAX_MS - int(clock.parse_iso(since).timestamp() * 1000) + 1:013d}"
+        high = f"{AUDIT}{_MAX_MS - _epoch_ms(since, 'since') + 1:013d}"
     if continuation:
         if not continuation.startswith(AUDIT):
-            raise ValueError("invalid continuation token")
+            raise Invalid("continuation is not a token this API returned.")
         low = max(low, continuation)
     events: list[dict[str, Any]] = []
     for entity in storage.directory.query(tenant_id, low=low, high=high):

@@ -3,6 +3,7 @@ against it) and a typed view of the values."""
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from typing import Mapping
@@ -68,3 +69,9 @@ class Settings:
             reconcile_interval_minutes=int(env.get(SCIM_RECONCILE_INTERVAL_MINUTES) or 45),
             reconcile_time_budget_seconds=int(env.get(SCIM_RECONCILE_TIME_BUDGET_SECONDS) or 240),
         )
+
+
+@functools.cache
+def process_settings() -> Settings:
+    """The settings of this process, read from the environment once (composition roots, shared.admin)."""
+    return Settings.from_env()

@@ -7,10 +7,8 @@ from typing import Any
 
 from shared import audit, invitations
 from shared.audit import ACTOR_ADMIN, Target
-from shared.errors import NotFound
+from shared.errors import Conflict, Invalid, NotFound
 from shared.lifecycle import STAGED, STATUSES, activate, check_deletable, invite
-from shared.resources import Scope
-from shared.scim.errors import ScimError
 from shared.membership import MemberWork, apply as apply_members
 from shared.store import keys
 from shared.store.client import Storage
@@ -44,9 +42,9 @@ def list_employees(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Employees by SCIM id order; the continuation is the last id returned."""
     if status is not None and status not in STATUSES:
-        raise ScimError(400, "invalidValue", f"Unknown status {status!r}; use one of {', '.join(STATUSES)}.")
+        raise Invalid(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}.")
     if not 1 <= limit <= 1000:
-        raise ScimError(400, "invalidValue", "limit must be between 1 and 1000.")
+        raise Invalid("limit must be between 1 and 1000.")
     low = keys.user_key(continuation) + "\x7f" if continuation else keys.USER
     high = keys.prefix_range(keys.USER)[1]
     out: list[dict[str, Any]] = []
@@ -75,7 +73,7 @@ def _transition(
     try:
         storage.directory.transact(ops)
     except EtagMismatch as exc:
-        raise ScimError(409, None, "The employee changed while this ran; retry.") from exc
+        raise Conflict("The employee changed while this ran; retry.") from exc
     return {**row, **updates}
 
 
@@ -90,11 +88,10 @@ def invite_employees(
         for row in rows:
             invite(row)  # validate all before changing any
     else:
-        raise ScimError(400, "invalidValue", "Name employees to invite (ids) or choose all staged employees.")
+        raise Invalid("Name employees to invite (ids) or choose all staged employees.")
     results = []
-    scope = Scope(storage=storage, tenant_id=tenant_id, base_url="", actor=actor)
     for row in rows:
-        outbox = invitations.queue_ops(scope, {**row, "employeeId": row.get("employeeId") or keys.user_id(row["RowKey"])})
+        outbox = invitations.queue_ops(tenant_id, {**row, "employeeId": row.get("employeeId") or keys.user_id(row["RowKey"])})
         updated = _transition(storage, tenant_id, row, invite(row), "employee.invite", outbox, actor)
         state = invitations.deliver(storage, tenant_id, outbox[0].entity)
         results.append({**view(updated), "invitation": state})
@@ -123,5 +120,5 @@ def delete_employee(
     try:
         apply_members(storage, tenant_id, ops, MemberWork(purge_user=user_id))
     except EtagMismatch as exc:
-        raise ScimError(409, None, "The employee changed while this ran; retry.") from exc
+        raise Conflict("The employee changed while this ran; retry.") from exc
     return {**view(row), "deleted": True}

@@ -13,7 +13,7 @@ from shared import audit, clock
 from shared.audit import Target
 from shared.indexes import GROUP_INDEXES, index_ops, removal_ops
 from shared.membership import MemberWork, apply as apply_members, group_member_ids
-from shared.resources import Scope, check_if_match, concurrent_change, meta, new_id, not_found
+from shared.resources import Scope, check_if_match, concurrent_change, is_live, meta, new_id, not_found, retrying
 from shared.scim.errors import ScimError
 from shared.scim.normalize import clean_resource
 from shared.scim.patch import MemberChanges, apply_patch, changed_attributes
@@ -26,7 +26,6 @@ from shared.store.table import Entity, Op, etag_of, with_etag
 
 SCHEMA = GROUP_SCHEMA
 MAX_MEMBER_CHANGES = 10_000  # per request: keeps a request's journal within one entity
-_RETRIES = 3
 
 
 def group_id_of(entity: Entity) -> str:
@@ -81,7 +80,7 @@ def _require_users(scope: Scope, user_ids: list[str]) -> None:
 
     def is_user(user_id: str) -> bool:
         row = directory.get(pk, keys.user_key(user_id)) if keys.is_resource_id(user_id) else None
-        return row is not None and not row.get("deleted")
+        return is_live(row)
 
     missing = [u for u, ok in zip(user_ids, map_parallel(is_user, user_ids)) if not ok]
     if not missing:
@@ -153,15 +152,11 @@ def get_group(scope: Scope, group_id: str, *, with_members: bool = True) -> dict
     return to_resource(scope, entity, members)
 
 
-def _document(entity: Entity) -> dict[str, Any]:
-    return get_document(entity)
-
-
 def _update(scope: Scope, group_id: str, if_match: str | None, change: Any) -> Entity:
-    for attempt in range(_RETRIES):
+    def attempt() -> Entity:
         entity = get_entity(scope, group_id)
         check_if_match(if_match, entity)
-        old_doc = _document(entity)
+        old_doc = get_document(entity)
         new_doc, changes = change(old_doc)
         work = _member_work(scope, group_id, changes)
         changed = changed_attributes(old_doc, new_doc, SCHEMA)
@@ -185,12 +180,9 @@ def _update(scope: Scope, group_id: str, if_match: str | None, change: Any) -> E
             raise _uniqueness(new_doc["displayName"]) from exc
         except RowMissing as exc:
             raise not_found(SCHEMA, group_id) from exc  # deleted while this request ran
-        except EtagMismatch:
-            if if_match or attempt == _RETRIES - 1:
-                raise concurrent_change(SCHEMA, if_match)
-            continue
         return with_etag(new_entity, etags[0])
-    raise AssertionError("unreachable")
+
+    return retrying(attempt, SCHEMA, if_match)
 
 
 def patch_group(scope: Scope, group_id: str, body: Any, if_match: str | None = None) -> Entity:

@@ -13,7 +13,6 @@ from shared.store import keys
 from shared.store.table import Entity, Op
 
 if TYPE_CHECKING:
-    from shared.resources import Scope
     from shared.store.client import Storage
 
 PENDING = "pending"
@@ -44,9 +43,9 @@ def set_sender(sender: Sender) -> None:
     _sender = sender
 
 
-def queue_ops(scope: "Scope", user: Entity) -> list[Op]:
+def queue_ops(tenant_id: str, user: Entity) -> list[Op]:
     row: Entity = {
-        "PartitionKey": scope.tenant_id,
+        "PartitionKey": tenant_id,
         "RowKey": f"{keys.OUTBOX}{clock.iso()}:{secrets.token_hex(4)}",
         "employeeId": user.get("employeeId"),
         "userId": keys.user_id(user["RowKey"]),

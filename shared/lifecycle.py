@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared import clock
-from shared.scim.errors import ScimError
+from shared.errors import Conflict
 
 STAGED = "staged"
 INVITED = "invited"
@@ -58,17 +58,17 @@ def on_scim_delete(row: dict[str, Any]) -> dict[str, Any]:
 
 def invite(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("status") not in (STAGED, INVITED):
-        raise ScimError(409, None, f"Only staged or invited employees can be invited; {row.get('userName')} is {row.get('status')}.")
+        raise Conflict(f"Only staged or invited employees can be invited; {row.get('userName')} is {row.get('status')}.")
     return {"status": INVITED, "invitedAt": clock.iso()}
 
 
 def activate(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("status") != INVITED:
-        raise ScimError(409, None, f"Only invited employees can be activated; {row.get('userName')} is {row.get('status')}.")
+        raise Conflict(f"Only invited employees can be activated; {row.get('userName')} is {row.get('status')}.")
     return {"status": ACTIVE, "activatedAt": clock.iso()}
 
 
 def check_deletable(row: dict[str, Any]) -> None:
     if row.get("status") != ARCHIVED:
-        raise ScimError(409, None, f"Only archived employees can be deleted; {row.get('userName')} is {row.get('status')}.")
+        raise Conflict(f"Only archived employees can be deleted; {row.get('userName')} is {row.get('status')}.")
 

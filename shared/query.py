@@ -9,13 +9,13 @@ membership test (`members eq "<id>"`) costs one point read per named user.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from shared import groups, users
 from shared.indexes import GROUP_INDEXES, USER_INDEXES, IndexSpec
 from shared.membership import group_member_ids, user_group_ids
 from shared.query_plan import index_hint, member_values
-from shared.resources import Scope
+from shared.resources import Scope, is_live
 from shared.scim.filter import matches, parse_filter
 from shared.scim.listing import ListParams, list_response, page, sort_resources
 from shared.scim.projection import project
@@ -30,12 +30,11 @@ class Kind:
     schema: ResourceSchema
     prefix: str
     indexes: IndexSpec
-    is_live: Callable[[Entity | None], bool]
     has_members: bool
 
 
-USERS = Kind(users.SCHEMA, keys.USER, USER_INDEXES, users.is_live, False)
-GROUPS = Kind(groups.SCHEMA, keys.GROUP, GROUP_INDEXES, lambda e: e is not None, True)
+USERS = Kind(users.SCHEMA, keys.USER, USER_INDEXES, False)
+GROUPS = Kind(groups.SCHEMA, keys.GROUP, GROUP_INDEXES, True)
 
 
 def requested(name: str, schema: ResourceSchema, attributes: list[str] | None, excluded: list[str] | None) -> bool:
@@ -70,7 +69,7 @@ def _find(scope: Scope, kind: Kind, attribute: str, value: Any) -> list[Entity]:
         prefix = keys.external_id_prefix(kind.indexes.external_prefix, value)
         refs = ids_under(directory, pk, prefix)
         entities = map_parallel(lambda ref: directory.get(pk, kind.prefix + ref), refs)
-    return [e for e in entities if kind.is_live(e)]
+    return [e for e in entities if is_live(e)]
 
 
 def _members_of(scope: Scope, group_id: str, candidates: frozenset[str]) -> list[str]:
@@ -94,7 +93,7 @@ def _matching(scope: Scope, kind: Kind, params: ListParams, node: Any) -> list[_
     if hint is not None:
         entities = _find(scope, kind, hint.attribute, hint.value)
     else:
-        entities = [e for e in scope.storage.directory.query(scope.tenant_id, prefix=kind.prefix) if kind.is_live(e)]
+        entities = [e for e in scope.storage.directory.query(scope.tenant_id, prefix=kind.prefix) if is_live(e)]
     tested = member_values(node) if (node is not None and kind.has_members) else frozenset()
     matched = []
     for entity in entities:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from shared.audit import ACTOR_SCIM
 from shared.scim.errors import ScimError
 from shared.scim.schema import ResourceSchema
 from shared.store.client import Storage
+from shared.store.errors import EtagMismatch
 from shared.store.table import Entity, etag_of
+
+T = TypeVar("T")
+_RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,12 @@ class Scope:
     base_url: str  # SCIM base URL, e.g. https://host/scim/v2
     auto_invite: bool = False
     actor: str = ACTOR_SCIM
+
+
+def is_live(entity: Entity | None) -> bool:
+    """A resource row SCIM still serves: a SCIM-deleted user stays behind as a `deleted` tombstone
+    (the archived employee); groups are deleted outright and never carry the flag."""
+    return entity is not None and not entity.get("deleted")
 
 
 def new_id() -> str:
@@ -59,6 +69,18 @@ def check_if_match(if_match: str | None, entity: Entity) -> None:
     if "*" in wanted or current in wanted or strong in wanted:
         return
     raise ScimError(412, None, f"The resource has changed: its current version is {current}.")
+
+
+def retrying(attempt: Callable[[], T], schema: ResourceSchema, if_match: str | None) -> T:
+    """Run a read-modify-write `attempt` under the row ETag: a lost race re-reads and re-applies (bounded).
+    With If-Match the client named the version it changes, so a lost race fails at once."""
+    for tried in range(1, _RETRIES + 1):
+        try:
+            return attempt()
+        except EtagMismatch:
+            if if_match or tried == _RETRIES:
+                raise concurrent_change(schema, if_match) from None
+    raise AssertionError("unreachable")
 
 
 def not_found(schema: ResourceSchema, resource_id: str) -> ScimError:

@@ -15,8 +15,8 @@ from typing import Any
 
 from shared import audit, clock
 from shared.audit import ACTOR_ADMIN, Target
-from shared.errors import NotFound
-from shared.scim.errors import ScimError
+from shared.errors import Invalid, NotFound
+from shared.store import keys
 from shared.store.client import Storage
 from shared.store.table import Entity, etag_of
 from shared.tokens import new_token, token_hash, token_hint
@@ -77,10 +77,20 @@ def view(tenant: Entity) -> dict[str, Any]:
     }
 
 
+def _is_unicode_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")  # a lone UTF-16 surrogate (JSON's "\\ud800") has no UTF-8 form
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def create_tenant(storage: Storage, name: str) -> tuple[dict[str, Any], str]:
     name = (name or "").strip()
     if not name:
-        raise ScimError(400, "invalidValue", "A tenant needs a non-empty name.")
+        raise Invalid("A tenant needs a non-empty name.")
+    if not _is_unicode_text(name):
+        raise Invalid("A tenant name must be Unicode text (it holds a lone UTF-16 surrogate).")
     tenant_id = uuid.uuid4().hex
     token = new_token()
     digest = token_hash(token)
@@ -105,7 +115,8 @@ def create_tenant(storage: Storage, name: str) -> tuple[dict[str, Any], str]:
 
 
 def get_entity(storage: Storage, tenant_id: str) -> Entity:
-    entity = storage.tenants.get(tenant_pk(tenant_id), TENANT_ROW) if tenant_id else None
+    # Tenant ids are issued like resource ids; anything else (a "/" from a URL, say) names no tenant.
+    entity = storage.tenants.get(tenant_pk(tenant_id), TENANT_ROW) if keys.is_resource_id(tenant_id or "") else None
     if entity is None:
         raise TenantNotFound(f"Tenant {tenant_id!r} not found.")
     return entity
@@ -168,7 +179,7 @@ def update_settings(
         changed.append("autoInvite")
     if retention_days is not None:
         if not 1 <= retention_days <= 3650:
-            raise ScimError(400, "invalidValue", "retentionDays must be between 1 and 3650.")
+            raise Invalid("retentionDays must be between 1 and 3650.")
         if int(tenant.get("retentionDays", DEFAULT_RETENTION_DAYS)) != retention_days:
             tenant["retentionDays"] = retention_days
             changed.append("retentionDays")

@@ -13,7 +13,7 @@ from shared import audit, clock, invitations, lifecycle
 from shared.audit import Target
 from shared.indexes import USER_INDEXES, index_ops, removal_ops
 from shared.membership import MemberWork, apply as apply_members, user_group_ids
-from shared.resources import Scope, check_if_match, concurrent_change, meta, new_id, not_found
+from shared.resources import Scope, check_if_match, concurrent_change, is_live, meta, new_id, not_found, retrying
 from shared.scim.errors import ScimError
 from shared.scim.normalize import clean_resource
 from shared.scim.patch import apply_patch, changed_attributes
@@ -24,11 +24,6 @@ from shared.store.rows import get_document, put_document
 from shared.store.table import Entity, Op, etag_of, with_etag
 
 SCHEMA = USER_SCHEMA
-_RETRIES = 3
-
-
-def is_live(entity: Entity | None) -> bool:
-    return entity is not None and not entity.get("deleted")
 
 
 def user_id_of(entity: Entity) -> str:
@@ -49,7 +44,7 @@ def to_resource(scope: Scope, entity: Entity, *, group_ids: list[str] | None = N
     return resource
 
 
-def _document(resource: dict[str, Any]) -> dict[str, Any]:
+def _client_document(resource: dict[str, Any]) -> dict[str, Any]:
     """What is stored: the client-owned attributes (id, meta, groups and our extension are derived)."""
     return {k: v for k, v in resource.items() if k not in ("id", "meta", "groups", EMPLOYEE)}
 
@@ -119,7 +114,7 @@ def create_user(scope: Scope, body: Any) -> dict[str, Any]:
     action = "user.restore" if previous is not None else "user.create"
     ops.append(Op("create", audit.event_entity(pk, scope.actor, action, Target("User", user_id, user_name), changed=changed_attributes({}, doc, SCHEMA))))
     if entity.get("status") == lifecycle.INVITED and not (previous and previous.get("invitedAt")):
-        ops += invitations.queue_ops(scope, entity)
+        ops += invitations.queue_ops(scope.tenant_id, entity)
     try:
         etags = _submit(scope, ops, user_name)
     except EtagMismatch as exc:
@@ -141,11 +136,10 @@ def get_user(scope: Scope, user_id: str, *, with_groups: bool = False) -> dict[s
 
 
 def _update(scope: Scope, user_id: str, if_match: str | None, change: Any) -> dict[str, Any]:
-    """Read-modify-write with the row ETag; a lost race re-reads and re-applies (bounded)."""
-    for attempt in range(_RETRIES):
+    def attempt() -> dict[str, Any]:
         entity = get_entity(scope, user_id)
         check_if_match(if_match, entity)
-        old_doc = _document(to_resource(scope, entity))
+        old_doc = _client_document(to_resource(scope, entity))
         new_doc = change(old_doc)
         changed = changed_attributes(old_doc, new_doc, SCHEMA)
         if not changed:
@@ -157,14 +151,10 @@ def _update(scope: Scope, user_id: str, if_match: str | None, change: Any) -> di
         if status_change:
             action = "user.disable" if status_change.get("status") == lifecycle.ARCHIVED else "user.enable"
         ops.append(Op("create", audit.event_entity(scope.tenant_id, scope.actor, action, Target("User", user_id, new_doc["userName"]), changed=changed)))
-        try:
-            etags = _submit_rename(scope, ops, new_doc["userName"])
-        except EtagMismatch:
-            if if_match or attempt == _RETRIES - 1:
-                raise concurrent_change(SCHEMA, if_match)
-            continue
+        etags = _submit_rename(scope, ops, new_doc["userName"])
         return to_resource(scope, with_etag(new_entity, etags[0]))
-    raise AssertionError("unreachable")
+
+    return retrying(attempt, SCHEMA, if_match)
 
 
 def _submit_rename(scope: Scope, ops: list[Op], user_name: str) -> list[str | None]:

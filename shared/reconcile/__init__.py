@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any, Callable
 
 from shared import clock, invitations, tenants
-from shared.config import Settings
+from shared.config import Settings, process_settings
 from shared.reconcile.lease import Lease, LeaseLost, acquire, keep, release
 from shared.reconcile.phases import NAMES, PHASES, Work
 from shared.reconcile.reports import list_reports, scim_activity, scim_errors, store
@@ -133,7 +133,7 @@ def _each_tenant(storage: Storage, run: Callable[[str], dict[str, Any]], deadlin
 
 def run_now(storage: Storage, tenant_id: str | None = None, force: bool = False, settings: Settings | None = None) -> list[dict[str, Any]]:
     """Admin trigger: one tenant (errors raise) or every tenant; without force, only those that are due."""
-    settings = settings or Settings.from_env()
+    settings = settings or process_settings()
     deadline = time.monotonic() + settings.reconcile_time_budget_seconds
 
     def run(one: str) -> dict[str, Any]:
@@ -145,7 +145,7 @@ def run_now(storage: Storage, tenant_id: str | None = None, force: bool = False,
 def run_timer(storage: Storage | None = None, settings: Settings | None = None) -> list[dict[str, Any]]:
     """The timer tick: every due tenant within the time budget. Returns the cycles that ran or failed."""
     storage = storage or default_storage()
-    settings = settings or Settings.from_env()
+    settings = settings or process_settings()
     deadline = time.monotonic() + settings.reconcile_time_budget_seconds
 
     def run(one: str) -> dict[str, Any]:

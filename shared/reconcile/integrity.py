@@ -19,6 +19,7 @@ from typing import Callable, Iterator, Protocol
 from shared import audit
 from shared.audit import ACTOR_RECONCILER, Target
 from shared.indexes import GROUP_INDEXES, USER_INDEXES, IndexSpec
+from shared.resources import is_live
 from shared.store import keys
 from shared.store.client import Storage
 from shared.store.errors import StoreError
@@ -83,9 +84,6 @@ class _Kind:
     resource_key: Callable[[str], str]
     target_type: str
 
-    def live(self, resource: Entity | None) -> bool:
-        return resource is not None and not resource.get("deleted")
-
 
 USERS = _Kind(USER_INDEXES, keys.USERNAME_INDEX, keys.user_key, "User")
 GROUPS = _Kind(GROUP_INDEXES, keys.DISPLAYNAME_INDEX, keys.group_key, "Group")
@@ -111,10 +109,10 @@ class _NameKey:
 
     def decide(self, rows: Rows) -> _Decision:
         row = rows.get(self.key)
-        live = [c for c in self.claimants if self.kind.live(rows.get(self.kind.resource_key(c))) and self._names_key(rows.get(self.kind.resource_key(c)))]
+        live = [c for c in self.claimants if is_live(rows.get(self.kind.resource_key(c))) and self._names_key(rows.get(self.kind.resource_key(c)))]
         ref = (row or {}).get("ref") or ""
         holder = rows.get(self.kind.resource_key(ref)) if ref else None
-        if self._names_key(holder) and (self.kind.live(holder) or not live):
+        if self._names_key(holder) and (is_live(holder) or not live):
             return _Decision(conflict=any(c != ref for c in live))
         if len(live) > 1:
             return _Decision(conflict=True)
@@ -147,7 +145,7 @@ class _ExternalKey:
         resource = rows.get(self.kind.resource_key(self.resource_id))
         external_id = resource.get("externalId") if resource is not None else None
         wanted = (
-            self.kind.live(resource)
+            is_live(resource)
             and external_id is not None
             and keys.external_id_key(self.kind.spec.external_prefix, external_id, self.resource_id) == self.key
         )
@@ -178,7 +176,7 @@ class _Pair:
         ]
 
     def decide(self, rows: Rows) -> _Decision:
-        ends_exist = rows.get(keys.group_key(self.group_id)) is not None and USERS.live(rows.get(keys.user_key(self.user_id)))
+        ends_exist = rows.get(keys.group_key(self.group_id)) is not None and is_live(rows.get(keys.user_key(self.user_id)))
         pair = {k: rows.get(k) for k in (keys.member_key(self.group_id, self.user_id), keys.member_of_key(self.user_id, self.group_id))}
         target = Target("Membership", f"{self.group_id}:{self.user_id}")
         if ends_exist and any(row is not None for row in pair.values()):  # half a pair: complete it
@@ -222,7 +220,7 @@ def _subjects(snapshot: _Snapshot, tenant_id: str) -> list[_Subject]:
         external_keys: set[str] = set()
         for row_key in snapshot.read(prefix, columns):
             resource = snapshot.entities[row_key]
-            if not kind.live(resource):
+            if not is_live(resource):
                 continue
             resource_id = keys.suffix(row_key, prefix)
             claimants.setdefault(kind.spec.name_key(resource[kind.spec.name_field]), []).append(resource_id)

@@ -13,9 +13,8 @@ from typing import Any, Callable
 
 from shared import audit, clock, employees, health, invitations, lifecycle, membership, tenants
 from shared.audit import ACTOR_RECONCILER, Target
-from shared.errors import NotFound
+from shared.errors import DomainError
 from shared.reconcile import integrity
-from shared.scim.errors import ScimError
 from shared.store import keys
 from shared.store.client import Storage
 from shared.store.table import timestamp_of
@@ -86,7 +85,7 @@ def _invite(work: Work, resume_point: str | None) -> str | None:
             continue
         try:
             invited = employees.invite_employees(work.storage, work.tenant_id, ids=[_user_id(row)], actor=ACTOR_RECONCILER)
-        except (ScimError, NotFound):
+        except DomainError:
             continue  # SCIM archived or deleted the user since the page was read
         work.invitations.update(r["invitation"] for r in invited)
     return next_point
@@ -108,7 +107,7 @@ def _purge(work: Work, resume_point: str | None) -> str | None:
             continue
         try:
             employees.delete_employee(work.storage, work.tenant_id, _user_id(row), actor=ACTOR_RECONCILER, action="employee.purge")
-        except (ScimError, NotFound):
+        except DomainError:
             continue  # restored or already deleted since the page was read
         work.purged += 1
     return next_point

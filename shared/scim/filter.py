@@ -30,6 +30,7 @@ from scim2_models.path import (
 )
 
 from shared.scim.errors import ScimError
+from shared.scim.normalize import as_bool
 from shared.scim.schema import AttrDef, ResourceSchema
 
 __all__ = ["FilterNode", "attribute_value", "entry_matches", "lookup", "matches", "parse_filter"]
@@ -129,14 +130,6 @@ def _present(value: Any) -> bool:
     return value is not None and value != ""
 
 
-def _as_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
-
-
 def _as_instant(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -185,7 +178,7 @@ class _Test:
         if unordered or kind == "boolean" and op not in (CompareOperator.eq, CompareOperator.ne):
             raise _invalid(f"{label} is {kind}: operator {op.value} does not apply to it.")
         if kind == "boolean":
-            expected: Any = _as_bool(literal)
+            expected: Any = as_bool(literal)
             if expected is None:
                 raise _invalid(f"{label} is boolean: compare it with true or false, not {literal!r}.")
         elif kind == "dateTime" and op not in _SUBSTRING:
@@ -211,7 +204,7 @@ class _Test:
     def _holds(self, op: CompareOperator, actual: Any) -> bool:
         kind = self.definition.type
         if kind == "boolean":
-            return _as_bool(actual) == self.expected
+            return as_bool(actual) == self.expected
         if kind == "dateTime" and op not in _SUBSTRING:
             left: Any = _as_instant(actual)
         elif kind in ("integer", "decimal") and op not in _SUBSTRING:

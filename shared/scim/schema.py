@@ -240,10 +240,6 @@ class ResourceSchema:
         """The resource key holding attr: None for core and common attributes, else the extension URN."""
         return attr.schema if attr.schema and attr.schema != self.core else None
 
-    def all_attributes(self) -> tuple[AttrDef, ...]:
-        """Core and common attributes (extension attributes live under their URN key)."""
-        return self._attributes(self.core) + _COMMON
-
 
 def _find(attrs: tuple[AttrDef, ...], name: str) -> AttrDef | None:
     lowered = name.lower()
@@ -253,6 +249,3 @@ def _find(attrs: tuple[AttrDef, ...], name: str) -> AttrDef | None:
 USER_SCHEMA = ResourceSchema("User", "/Users", USER, (ENTERPRISE_USER, EMPLOYEE))
 GROUP_SCHEMA = ResourceSchema("Group", "/Groups", GROUP, ())
 
-
-def for_type(resource_type: str) -> ResourceSchema:
-    return {"user": USER_SCHEMA, "group": GROUP_SCHEMA}[resource_type.lower()]

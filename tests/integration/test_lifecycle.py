@@ -6,9 +6,8 @@ import pytest
 
 from shared import admin, employees, invitations, tenants, users
 from shared.audit import list_events
-from shared.errors import NotFound
+from shared.errors import Conflict, Invalid, NotFound
 from shared.lifecycle import ACTIVE, ARCHIVED, INVITED, STAGED
-from shared.scim.errors import ScimError
 from shared.scim.schema import EMPLOYEE
 from tests.integration.conftest import make_scope
 
@@ -32,13 +31,13 @@ def test_full_lifecycle(storage, tenant, scope):
     user = users.create_user(scope, {"userName": "life@example.com", "emails": [{"value": "life@example.com", "type": "work"}]})
     assert user[EMPLOYEE] == {"status": STAGED}
     assert _status(storage, tid, user["id"]) == STAGED
-    with pytest.raises(ScimError):
+    with pytest.raises(Conflict):
         employees.activate_employee(storage, tid, user["id"])  # only invited employees activate
     result = employees.invite_employees(storage, tid, ids=[user["id"]])
     assert result[0]["status"] == INVITED and result[0]["invitation"] == invitations.SENT
     assert invitations.list_outbox(storage, tid)[0]["to"] == "life@example.com"
     assert employees.activate_employee(storage, tid, user["id"])["status"] == ACTIVE
-    with pytest.raises(ScimError):
+    with pytest.raises(Conflict):
         employees.delete_employee(storage, tid, user["id"])  # only archived employees can be deleted
     users.patch_user(scope, user["id"], _active("False"))
     assert _status(storage, tid, user["id"]) == ARCHIVED
@@ -129,7 +128,7 @@ def test_audit_paging_and_filters(storage, tenant, scope):
 def test_admin_rejects_bad_input_without_changing_anything(storage, tenant):
     with pytest.raises(NotFound):
         admin.rotate_token(storage, "nope")
-    with pytest.raises(ScimError):
+    with pytest.raises(Invalid):
         admin.invite(storage, tenant["tenantId"])
     with pytest.raises(NotFound):
         admin.invite(storage, tenant["tenantId"], ids=["0" * 32])

@@ -15,7 +15,6 @@ from shared.scim.schema import (
     USER_SCHEMA,
     AttrDef,
     ResourceSchema,
-    for_type,
     schema_defs,
 )
 
@@ -34,11 +33,6 @@ def test_resource_schemas():
     assert (USER_SCHEMA.resource_type, USER_SCHEMA.endpoint, USER_SCHEMA.core) == ("User", "/Users", USER)
     assert USER_SCHEMA.extensions == (ENTERPRISE_USER, EMPLOYEE)
     assert (GROUP_SCHEMA.resource_type, GROUP_SCHEMA.endpoint, GROUP_SCHEMA.core, GROUP_SCHEMA.extensions) == ("Group", "/Groups", GROUP, ())
-
-
-@pytest.mark.parametrize("name,expected", [("User", USER_SCHEMA), ("user", USER_SCHEMA), ("Group", GROUP_SCHEMA), ("GROUP", GROUP_SCHEMA)])
-def test_for_type(name, expected):
-    assert for_type(name) is expected
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from shared import admin, reconcile, tenants
-from shared.errors import NotFound
-from shared.scim.errors import ScimError
+from shared.errors import DomainError
 from shared.store.client import Storage, default_storage
 from tools.cli_types import positive_int
 
@@ -45,8 +44,7 @@ def _reconcile(storage: Storage, args: argparse.Namespace) -> Any:
 
 
 def _cycles(storage: Storage, args: argparse.Namespace) -> Any:
-    admin.show_tenant(storage, args.tenant)
-    return reconcile.list_reports(storage, args.tenant, limit=args.limit)
+    return admin.cycles(storage, args.tenant, limit=args.limit)
 
 
 Handler = Callable[[Storage, argparse.Namespace], Any]
@@ -126,11 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result = args.handler(default_storage(), args)
-    except NotFound as exc:
+    except DomainError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except ScimError as exc:
-        print(f"error: {exc.detail}", file=sys.stderr)
         return 1
     _print(result, args.json)
     return 0

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from scim_handlers.http import Call, Reply
-from scim_handlers.routing import ScimRoute
+from scim_handlers.http import Call
+from scim_handlers.pipeline import Reply
+from scim_handlers.triggers import ScimRoute
 from shared.query import Kind, requested, run_query
 from shared.resources import Scope
 from shared.scim.errors import ScimError
@@ -51,36 +52,36 @@ def _wants_related(call: Call, service: Service) -> bool:
 
 def routes(prefix: str, endpoint: str, service: Service) -> list[ScimRoute]:
     def list_(call: Call) -> Reply:
-        return Reply(200, run_query(call.tenant, service.kind, parse_list_params(call.params)))
+        return Reply(200, run_query(call.scope, service.kind, parse_list_params(call.params)))
 
     def search(call: Call) -> Reply:
         body = call.json()
         if not isinstance(body, dict):
             raise ScimError(400, "invalidSyntax", "A SearchRequest object is expected.")
-        return Reply(200, run_query(call.tenant, service.kind, parse_list_params(body)))
+        return Reply(200, run_query(call.scope, service.kind, parse_list_params(body)))
 
     def create(call: Call) -> Reply:
-        return _resource_reply(call, service, service.create(call.tenant, call.json()), 201)
+        return _resource_reply(call, service, service.create(call.scope, call.json()), 201)
 
     def get(call: Call) -> Reply:
-        resource = service.get(call.tenant, call.route_params["id"], _wants_related(call, service))
+        resource = service.get(call.scope, call.route_params["id"], _wants_related(call, service))
         return _resource_reply(call, service, resource)
 
     def replace(call: Call) -> Reply:
-        resource = service.replace(call.tenant, call.route_params["id"], call.json(), call.header("If-Match"))
+        resource = service.replace(call.scope, call.route_params["id"], call.json(), call.header("If-Match"))
         return _resource_reply(call, service, resource)
 
     def patch(call: Call) -> Reply:
-        resource = service.patch(call.tenant, call.route_params["id"], call.json(), call.header("If-Match"))
+        resource = service.patch(call.scope, call.route_params["id"], call.json(), call.header("If-Match"))
         attributes, excluded = _projection(call)
         if service.related == "members" and not (attributes or excluded):
             return Reply(204, None, _with_version(resource))  # a group can have tens of thousands of members
         if _wants_related(call, service):
-            resource = service.get(call.tenant, resource["id"], True)
+            resource = service.get(call.scope, resource["id"], True)
         return _resource_reply(call, service, resource)
 
     def delete(call: Call) -> Reply:
-        service.delete(call.tenant, call.route_params["id"], call.header("If-Match"))
+        service.delete(call.scope, call.route_params["id"], call.header("If-Match"))
         return Reply(204)
 
     return [

@@ -9,9 +9,11 @@ from typing import Callable, Iterable
 
 import azure.functions as func
 
-from scim_handlers.http import Call, Reply, run
+from scim_handlers.http import Call, run
+from scim_handlers.pipeline import Reply
+from shared.tenants import SCIM_PATH
 
-SCIM_ROUTE_PREFIX = "scim/v2/"
+SCIM_ROUTE_PREFIX = SCIM_PATH.lstrip("/") + "/"  # host routes carry no leading slash
 
 
 @dataclass(frozen=True)
