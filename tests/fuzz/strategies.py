@@ -41,7 +41,10 @@ def _attribute_value(names: list[str]) -> st.SearchStrategy[dict[str, Any]]:
 def user_body() -> st.SearchStrategy[Any]:
     extension = st.fixed_dictionaries({}, optional={ENTERPRISE_USER: st.one_of(_attribute_value(EXT_NAMES), scalar), EMPLOYEE: _attribute_value(EXT_NAMES)})
     body = st.builds(lambda a, e, s: {**a, **e, **({"schemas": s} if s is not None else {})}, _attribute_value(USER_NAMES), extension, st.one_of(st.none(), st.lists(st.sampled_from(URNS), max_size=3)))
-    return st.one_of(body, body.map(lambda b: {"userName": "fuzz", **b}), json_value)
+    # well-typed bodies, so hostile text reaches the value checks instead of failing on a wrong type first
+    typed = st.fixed_dictionaries({"userName": text}, optional={"externalId": text, "displayName": text, "title": text, ENTERPRISE_USER: st.fixed_dictionaries({"department": text}),
+                                                                 "emails": st.lists(st.fixed_dictionaries({"value": text, "type": st.sampled_from(["work", "other"])}), max_size=3)})
+    return st.one_of(body, body.map(lambda b: {"userName": "fuzz", **b}), typed, json_value)
 
 
 def group_body() -> st.SearchStrategy[Any]:
@@ -71,7 +74,9 @@ def path() -> st.SearchStrategy[Any]:
 def patch_body() -> st.SearchStrategy[Any]:
     operation = st.fixed_dictionaries({"op": st.sampled_from(OPS)}, optional={"path": path(), "value": st.one_of(json_value, _attribute_value(USER_NAMES + GROUP_NAMES + EXT_NAMES + URNS))})
     body = st.fixed_dictionaries({"Operations": st.lists(operation, max_size=5)}, optional={"schemas": st.lists(st.sampled_from(URNS), max_size=2)})
-    return st.one_of(body, st.fixed_dictionaries({"operations": st.one_of(json_value, st.lists(operation, max_size=3))}), json_value)
+    typed_op = st.fixed_dictionaries({"op": st.sampled_from(["replace", "add", "Add"]), "path": st.sampled_from(["displayName", "title", 'emails[type eq "work"].value', "name.givenName", "externalId", "userName"]), "value": text})
+    typed = st.fixed_dictionaries({"Operations": st.lists(typed_op, min_size=1, max_size=3)})
+    return st.one_of(body, typed, st.fixed_dictionaries({"operations": st.one_of(json_value, st.lists(operation, max_size=3))}), json_value)
 
 
 def list_params() -> st.SearchStrategy[dict[str, Any]]:
