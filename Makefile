@@ -18,12 +18,12 @@ AZURITE_CONNECTION_STRING := DefaultEndpointsProtocol=http;AccountName=devstorea
 include tools/mk/infra.mk
 SETUP := $(VENV)/.stamp node_modules/.stamp checkov-venv
 
-.PHONY: help setup venv node_modules azurite azurite-stop run test bench clean
+.PHONY: help setup venv node_modules azurite azurite-stop run test fuzz bench clean
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) over a local Azurite, with a demo tenant"
 	@echo "make test   run the whole test suite (tests start their own Azurite)"
-	@echo "make setup | azurite | azurite-stop | bench | clean"
+	@echo "make setup | azurite | azurite-stop | fuzz | bench | clean"
 
 setup: $(SETUP)
 venv: $(VENV)/.stamp
@@ -66,6 +66,10 @@ run: setup azurite
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fuzz suite at full size (~20,800 generated cases; `make test` runs ~1,200 of them).
+fuzz: setup
+	SCIM_FUZZ=full $(PY) -m pytest tests/fuzz $(PYTEST_ARGS)
 
 # tools.bench starts its own in-memory Azurite, so benchmarks never touch the `make run` data.
 bench: setup

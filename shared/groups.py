@@ -25,7 +25,9 @@ from shared.store.rows import get_document, put_document
 from shared.store.table import Entity, Op, etag_of, with_etag
 
 SCHEMA = GROUP_SCHEMA
-MAX_MEMBER_CHANGES = 10_000  # per request: keeps a request's journal within one entity
+# Members are checked this many at a time (in parallel), and the first batch naming a non-user ends the
+# request: a body full of unknown ids costs one batch of reads, not one read per id.
+_CHECK_BATCH = 50
 
 
 def group_id_of(entity: Entity) -> str:
@@ -64,13 +66,17 @@ def _uniqueness(display_name: str) -> ScimError:
     return ScimError(409, "uniqueness", f"A group named {display_name!r} already exists in this tenant.")
 
 
+def _not_a_user(member_id: str) -> ScimError:
+    return ScimError(400, "invalidValue", f"Member {member_id[:80]!r} is not a user of this tenant.")
+
+
 def _member_ids(values: list[dict[str, Any]]) -> list[str]:
-    seen: dict[str, None] = {}
-    for entry in values:
-        seen.setdefault(entry["value"], None)
-    if len(seen) > MAX_MEMBER_CHANGES:
-        raise ScimError(400, "invalidValue", f"At most {MAX_MEMBER_CHANGES} member changes per request.")
-    return list(seen)
+    """The distinct ids to add, in order; an id that is not of the form we issue fails before any read."""
+    ids = list(dict.fromkeys(entry["value"] for entry in values))
+    malformed = next((u for u in ids if not keys.is_resource_id(u)), None)
+    if malformed is not None:
+        raise _not_a_user(malformed)
+    return ids
 
 
 def _require_users(scope: Scope, user_ids: list[str]) -> None:
@@ -82,13 +88,17 @@ def _require_users(scope: Scope, user_ids: list[str]) -> None:
         row = directory.get(pk, keys.user_key(user_id)) if keys.is_resource_id(user_id) else None
         return is_live(row)
 
-    missing = [u for u, ok in zip(user_ids, map_parallel(is_user, user_ids)) if not ok]
-    if not missing:
+    missing = None
+    for start in range(0, len(user_ids), _CHECK_BATCH):
+        batch = user_ids[start : start + _CHECK_BATCH]
+        missing = next((u for u, ok in zip(batch, map_parallel(is_user, batch)) if not ok), None)
+        if missing is not None:
+            break
+    if missing is None:
         return
-    nested = [m for m in missing if keys.is_resource_id(m) and directory.get(pk, keys.group_key(m)) is not None]
-    if nested:
-        raise ScimError(400, "invalidValue", f"Group {nested[0]} cannot be a member: nested groups are not supported, members must be users.")
-    raise ScimError(400, "invalidValue", f"Member {missing[0]!r} is not a user of this tenant.")
+    if directory.get(pk, keys.group_key(missing)) is not None:
+        raise ScimError(400, "invalidValue", f"Group {missing} cannot be a member: nested groups are not supported, members must be users.")
+    raise _not_a_user(missing)
 
 
 def _existing_members(scope: Scope, group_id: str, user_ids: list[str]) -> set[str]:
@@ -109,16 +119,20 @@ def _member_work(scope: Scope, group_id: str, changes: MemberChanges | None) -> 
         current = group_member_ids(scope.storage, scope.tenant_id, group_id)
         present = set(current)
         work.add = [u for u in adds if u not in present]
+        _require_users(scope, work.add)
         keep = set(adds)
         work.remove = [u for u in current if u not in keep]
-    else:
-        removes = [u for u in changes.remove if u not in set(adds)]
-        if len(removes) + len(adds) > MAX_MEMBER_CHANGES:
-            raise ScimError(400, "invalidValue", f"At most {MAX_MEMBER_CHANGES} member changes per request.")
-        present = _existing_members(scope, group_id, adds + removes)
-        work.add = [u for u in adds if u not in present]  # re-adding a member is a silent success
-        work.remove = [u for u in removes if u in present]
-    _require_users(scope, work.add)
+        return work
+    for start in range(0, len(adds), _CHECK_BATCH):
+        batch = adds[start : start + _CHECK_BATCH]
+        present = _existing_members(scope, group_id, batch)
+        new = [u for u in batch if u not in present]  # re-adding a member is a silent success
+        _require_users(scope, new)
+        work.add += new
+    adding = set(adds)
+    removes = [u for u in changes.remove if u not in adding]
+    present = _existing_members(scope, group_id, removes)
+    work.remove = [u for u in removes if u in present]
     return work
 
 
@@ -198,7 +212,9 @@ def patch_group(scope: Scope, group_id: str, body: Any, if_match: str | None = N
 def replace_group(scope: Scope, group_id: str, body: Any, if_match: str | None = None) -> Entity:
     new_doc = clean_resource(body, SCHEMA)
     members = new_doc.pop("members", [])
-    return _update(scope, group_id, if_match, lambda _old: (new_doc, MemberChanges(replace_all=True, add=members)))
+    changes = MemberChanges(replace_all=True)
+    changes.added(members)
+    return _update(scope, group_id, if_match, lambda _old: (new_doc, changes))
 
 
 def delete_group(scope: Scope, group_id: str, if_match: str | None = None) -> None:

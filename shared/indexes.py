@@ -26,7 +26,7 @@ def index_ops(spec: IndexSpec, tenant_id: str, resource_id: str, old: Entity | N
     that only changes case keeps its row (the key is case-insensitive)."""
     ops: list[Op] = []
     old_name = old.get(spec.name_field) if old else None
-    if with_name and (old_name is None or old_name.casefold() != new[spec.name_field].casefold()):
+    if with_name and (old_name is None or spec.name_key(old_name) != spec.name_key(new[spec.name_field])):
         if old_name is not None:
             ops.append(Op("delete", {"PartitionKey": tenant_id, "RowKey": spec.name_key(old_name)}))
         ops.append(Op("create", {"PartitionKey": tenant_id, "RowKey": spec.name_key(new[spec.name_field]), "ref": resource_id}))

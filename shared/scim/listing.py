@@ -10,8 +10,10 @@ from typing import Any, Mapping
 from scim2_models.exceptions import SCIMException
 from scim2_models.path import AttrPath, Path
 
+from shared.scim.casing import fold
 from shared.scim.errors import ScimError
 from shared.scim.filter import attribute_value, lookup
+from shared.scim.limits import check_body
 from shared.scim.projection import parse_attribute_list
 from shared.scim.schema import AttrDef, ResourceSchema
 
@@ -58,6 +60,7 @@ def parse_list_params(params: Mapping[str, Any]) -> ListParams:
     """From URL query parameters or a SearchRequest body (same names, case-insensitive; attributes may be
     lists). Out-of-range paging is clamped as RFC 7644 §3.4.2.4 says; malformed values are 400 invalidValue."""
     lowered = {str(k).lower(): v for k, v in params.items()}
+    check_body({k: v for k, v in lowered.items() if k != "filter"}, "The list parameters")  # parse_filter checks the filter
     start = _int(lowered.get("startindex"), "startIndex")
     count = _int(lowered.get("count"), "count")
     order = (_text(lowered.get("sortorder"), "sortOrder", "invalidValue") or "ascending").lower()
@@ -127,7 +130,7 @@ def _sortable(value: Any, definition: AttrDef) -> tuple[int, Any] | None:
             return (1, Decimal(text.strip()))
         except InvalidOperation:
             pass
-    return (3, text if definition.case_exact else text.casefold())
+    return (3, text if definition.case_exact else fold(text))
 
 
 def _value_of(resource: dict[str, Any], key: _SortKey, schema: ResourceSchema) -> tuple[int, Any] | None:

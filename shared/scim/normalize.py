@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import json
+
+from shared.scim import limits
 from shared.scim.errors import ScimError
 from shared.scim.schema import ENTERPRISE_USER, AttrDef, ResourceSchema, schema_defs
 
@@ -66,7 +69,7 @@ def _clean_single(attr: AttrDef, value: Any, path: str) -> Any:
         if attr.name == "manager":
             # Entra sends the manager as a bare id; the 2019 documentation as a one-element list.
             if isinstance(value, str):
-                return {"value": value}
+                return _clean_single(attr, {"value": value}, path)
             if isinstance(value, list):
                 return _clean_single(attr, value[0], path) if value else None
         if not isinstance(value, dict):
@@ -92,8 +95,20 @@ def _clean_single(attr: AttrDef, value: Any, path: str) -> Any:
     if isinstance(value, (bool, dict, list)):
         raise _invalid(path, "a string", value)
     if isinstance(value, (int, float)):
-        return str(value)  # Entra sends strings; a client sending a bare number meant its text
+        value = str(value)  # Entra sends strings; a client sending a bare number meant its text
+    limits.check_value_length(value, path, identifier=_is_identifier(attr))
     return value
+
+
+def _is_identifier(attr: AttrDef) -> bool:
+    """userName, a group's displayName, externalId: looked up by filters and stored in index rows."""
+    return attr.uniqueness == "server" or attr.name == "externalId"
+
+
+def _entry_cap(attr: AttrDef) -> tuple[int, str]:
+    if attr.name == "members":
+        return limits.MAX_MEMBERS, "members"
+    return limits.MAX_ENTRIES, f"{attr.name} entries"
 
 
 def clean_value(attr: AttrDef, value: Any, path: str) -> Any:
@@ -102,6 +117,7 @@ def clean_value(attr: AttrDef, value: Any, path: str) -> Any:
         return None
     if attr.multi_valued:
         items = value if isinstance(value, list) else [value]
+        limits.check_count(len(items), *_entry_cap(attr))
         cleaned = [c for c in (_clean_single(attr, item, path) for item in items) if c is not None]
         return cleaned or None
     return _clean_single(attr, value, path)
@@ -112,7 +128,9 @@ def clean_members(attr: AttrDef, value: Any, path: str) -> list[dict[str, Any]]:
     which would otherwise silently drop an entry whose id is empty)."""
     if value is None or value == "":
         return []
-    for entry in value if isinstance(value, list) else [value]:
+    entries = value if isinstance(value, list) else [value]
+    limits.check_count(len(entries), *_entry_cap(attr))
+    for entry in entries:
         if entry is None:
             continue
         member_id = next((v for k, v in entry.items() if k.lower() == "value"), None) if isinstance(entry, dict) else None
@@ -125,6 +143,7 @@ def clean_resource(body: Any, schema: ResourceSchema) -> dict[str, Any]:
     """A POST/PUT body as the resource to store (without id and meta)."""
     if not isinstance(body, dict):
         raise ScimError(400, "invalidSyntax", f"A {schema.resource_type} must be a JSON object.")
+    limits.check_body(body)
     core: dict[str, Any] = {}
     extensions: dict[str, dict[str, Any]] = {uri: {} for uri in schema.extensions}
 
@@ -171,12 +190,15 @@ def clean_resource(body: Any, schema: ResourceSchema) -> dict[str, Any]:
     resource: dict[str, Any] = {"schemas": [schema.core] + [uri for uri, attrs in extensions.items() if attrs]}
     resource.update(core)
     resource.update({uri: attrs for uri, attrs in extensions.items() if attrs})
-    check_required(resource, schema)
+    check_storable(resource, schema)
     return resource
 
 
-def check_required(resource: dict[str, Any], schema: ResourceSchema) -> None:
+def check_storable(resource: dict[str, Any], schema: ResourceSchema) -> None:
+    """A resource about to be stored: its required name is there and its document fits a row."""
     name = "userName" if schema.resource_type == "User" else "displayName"
     value = resource.get(name)
     if not isinstance(value, str) or not value.strip():
         raise ScimError(400, "invalidValue", f"{name} is required and must be a non-empty string.")
+    stored = {k: v for k, v in resource.items() if k != "members"}  # members live in membership rows
+    limits.check_document_size(json.dumps(stored, separators=(",", ":"), ensure_ascii=False), schema.resource_type)

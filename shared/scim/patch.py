@@ -11,15 +11,17 @@ come back as MemberChanges for the storage layer.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scim2_models.exceptions import SCIMException
 from scim2_models.path import AttrPath, CompareOperator, Comparison, FilterNode, LogicalExpr, LogicalOperator, Not, Path, Present, ValuePath
 
+from shared.scim import limits
 from shared.scim.errors import ScimError
 from shared.scim.filter import entry_matches
-from shared.scim.normalize import canonical_uri, check_required, clean_members, clean_value, read_only_extension, split_urn_attribute
+from shared.scim.normalize import canonical_uri, check_storable, clean_members, clean_value, read_only_extension, split_urn_attribute
 from shared.scim.schema import AttrDef, ResourceSchema
 
 _IGNORED_KEYS = {"id", "schemas", "meta"}
@@ -31,26 +33,31 @@ _IDENTITY_SUBS = {"type", "primary"}
 
 @dataclass
 class MemberChanges:
+    """Member changes in order; every step is constant time per member, so a PATCH stays linear."""
+
     replace_all: bool = False  # existing members not re-added by `add` are to be removed
-    add: list[dict[str, Any]] = field(default_factory=list)  # {"value": id, ...} in order, one per id
+    adding: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {"value": id, ...}, first wins
     remove: set[str] = field(default_factory=set)
+
+    @property
+    def add(self) -> list[dict[str, Any]]:
+        return list(self.adding.values())
 
     def added(self, entries: list[dict[str, Any]]) -> None:
         for entry in entries:
             self.remove.discard(entry["value"])
-            if all(e["value"] != entry["value"] for e in self.add):
-                self.add.append(entry)
+            self.adding.setdefault(entry["value"], entry)
 
     def removed(self, values: list[str]) -> None:
         for value in values:
-            self.add = [e for e in self.add if e["value"] != value]
+            self.adding.pop(value, None)
             self.remove.add(value)
 
     def cleared(self) -> None:
-        self.replace_all, self.add, self.remove = True, [], set()
+        self.replace_all, self.adding, self.remove = True, {}, set()
 
     def __bool__(self) -> bool:
-        return self.replace_all or bool(self.add) or bool(self.remove)
+        return self.replace_all or bool(self.adding) or bool(self.remove)
 
 
 @dataclass
@@ -88,6 +95,8 @@ def _operations(body: Any) -> list[dict[str, Any]]:
     operations = _key(body, "operations")
     if not isinstance(operations, list) or not all(isinstance(o, dict) for o in operations):
         raise ScimError(400, "invalidSyntax", "A PatchOp needs an 'Operations' array of operation objects.")
+    limits.check_count(len(operations), limits.MAX_OPERATIONS, "PATCH operations")
+    limits.check_body(body)
     return operations
 
 
@@ -187,11 +196,22 @@ def _carries_data(entry: dict[str, Any]) -> bool:
     return bool(set(entry) - _IDENTITY_SUBS)
 
 
+def _entry_key(entry: Any) -> str:
+    """A hashable stand-in for an entry: equal entries, equal keys (so matching entries is linear)."""
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _without(entries: list[dict[str, Any]], doomed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    chosen = {id(e) for e in doomed}
+    return [e for e in entries if id(e) not in chosen]
+
+
 class _Patcher:
     def __init__(self, resource: dict[str, Any], schema: ResourceSchema):
         self.doc = copy.deepcopy(resource)
         self.schema = schema
         self.members: MemberChanges | None = None
+        self.member_values = 0  # member values named so far, against limits.MAX_MEMBERS
         # Multi-valued attributes this patch edited entry by entry: their data-less entries are dropped at
         # the end, not per op, so `.primary` then `.value` on a new typed entry still lands in one entry.
         self.edited: dict[tuple[str, str], _Target] = {}
@@ -227,6 +247,7 @@ class _Patcher:
         return [e for e in current if isinstance(e, dict)] if isinstance(current, list) else []
 
     def _store(self, target: _Target, entries: list[dict[str, Any]]) -> None:
+        limits.check_count(len(entries), limits.MAX_ENTRIES, f"{target.attr.name} entries")
         self._put(target.container, target.attr.name, entries or None)
 
     # -- operations
@@ -304,11 +325,12 @@ class _Patcher:
                 entries, touched = cleaned, cleaned
             else:
                 touched = []
+                known = {_entry_key(e): e for e in reversed(entries)}  # the first of equal entries
                 for entry in cleaned:
-                    existing = next((e for e in entries if e == entry), None)
-                    if existing is None:
+                    existing = known.setdefault(_entry_key(entry), entry)
+                    if existing is entry:
                         entries.append(entry)
-                    touched.append(existing or entry)
+                    touched.append(existing)
             _one_primary(entries, touched)
             self._store(target, entries)
             return
@@ -326,7 +348,7 @@ class _Patcher:
         else:
             new_entry = clean_value(replace(attr, multi_valued=False), value, path)
             if new_entry is None:
-                entries = [e for e in entries if not any(e is s for s in selected)]
+                entries = _without(entries, selected)
                 selected = []
             elif not selected:
                 selected = [{**_new_entry(target, path), **new_entry}]
@@ -363,7 +385,8 @@ class _Patcher:
             # Entra's dialect: the value lists the entries to remove (roles, like members)
             doomed = clean_value(attr, value, path) or []
             values = {e.get("value") for e in doomed} - {None}
-            self._store(target, [e for e in entries if e not in doomed and e.get("value") not in values])
+            doomed_keys = {_entry_key(e) for e in doomed}
+            self._store(target, [e for e in entries if e.get("value") not in values and _entry_key(e) not in doomed_keys])
             return
         kept = []
         for entry in entries:
@@ -383,12 +406,14 @@ class _Patcher:
             raise ScimError(400, "mutability", "Member sub-attributes cannot be changed; add or remove members instead.")
         if target.filter is not None:
             ids = _filtered_member_ids(target.filter)
+            self._count_members(len(ids))
             if verb == "remove":
                 changes.removed(ids)
             else:
                 changes.added([{"value": i} for i in ids])
             return
         entries = clean_members(target.attr, value, path)
+        self._count_members(len(entries))
         if verb == "add":
             changes.added(entries)
         elif verb == "replace":
@@ -399,11 +424,15 @@ class _Patcher:
         else:
             changes.removed([e["value"] for e in entries])  # Entra's default dialect: remove only those
 
+    def _count_members(self, count: int) -> None:
+        self.member_values += count
+        limits.check_count(self.member_values, limits.MAX_MEMBERS, "member values")
+
     def finish(self) -> dict[str, Any]:
         for target in self.edited.values():
             self._store(target, [e for e in self._entries(target) if _carries_data(e)])
         self.doc["schemas"] = [self.schema.core] + [uri for uri in self.schema.extensions if self.doc.get(uri)]
-        check_required(self.doc, self.schema)
+        check_storable(self.doc, self.schema)
         return self.doc
 
 

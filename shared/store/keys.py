@@ -12,6 +12,8 @@ import base64
 import hashlib
 import re
 
+from shared.scim.casing import fold
+
 _MAX_ENCODED = 160  # leaves room for the row-kind prefix and an id suffix under 255 bytes
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -28,7 +30,7 @@ OUTBOX = "O:"
 
 
 def encode_value(value: str, *, case_insensitive: bool = False) -> str:
-    text = value.casefold() if case_insensitive else value
+    text = fold(value) if case_insensitive else value  # the protocol's case rule, see shared.scim.casing
     encoded = base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii").rstrip("=")
     if len(encoded) <= _MAX_ENCODED:
         return "b" + encoded

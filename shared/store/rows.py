@@ -23,7 +23,7 @@ class DocumentTooLarge(ValueError):
 def put_document(entity: Entity, document: dict[str, Any]) -> Entity:
     """Write document into entity's doc properties (returns entity for chaining)."""
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
-    chunks = [text[i : i + _CHUNK] for i in range(0, len(text), _CHUNK)] or [""]
+    chunks = _chunks(text)
     if len(chunks) > _MAX_CHUNKS:
         raise DocumentTooLarge(f"resource document of {len(text)} characters is too large")
     entity[_DOC] = chunks[0]
@@ -35,6 +35,22 @@ def put_document(entity: Entity, document: dict[str, Any]) -> Entity:
             entity.pop(key, None)
     entity["docChunks"] = len(chunks)
     return entity
+
+
+def _chunks(text: str) -> list[str]:
+    """Pieces of at most _CHUNK UTF-16 code units, the unit a property's limit counts (an emoji is 2),
+    never splitting a surrogate pair."""
+    if text.isascii():
+        return [text[i : i + _CHUNK] for i in range(0, len(text), _CHUNK)] or [""]
+    units = text.encode("utf-16-le")
+    chunks, start = [], 0
+    while start < len(units):
+        end = min(start + 2 * _CHUNK, len(units))
+        if end < len(units) and 0xD8 <= units[end - 1] <= 0xDB:  # a high surrogate would end the piece
+            end -= 2
+        chunks.append(units[start:end].decode("utf-16-le"))
+        start = end
+    return chunks
 
 
 def get_document(entity: Entity) -> dict[str, Any]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +19,7 @@ import requests
 
 from tools import processes
 from tools.localhost.functions import index
+from tools.localhost.keys import FUNCTION_KEY_ENV, is_loopback
 from tools.localhost.routing import Template, make_route, order, resolve
 from tools.localhost.server import route_prefix
 from tools.localhost.timers import resolve_schedule, schedule_after
@@ -223,7 +226,38 @@ def test_startup_line_access_log_and_default_public_base_url(sample):
     assert _get(sample, "/items/3?z=1").json()["public_base_url"] == sample["base"]
     log = sample["log"].read_text()
     assert f"Listening on http://127.0.0.1:{sample['port']}" in log
-    assert '"GET /items/3?z=1" 200' in log
+    assert '"GET /items/3" 200' in log
+    assert "z=1" not in log  # query strings carry filter values (personal data): the path only
+
+
+def test_non_loopback_bind_without_a_function_key_is_refused():
+    env = {k: v for k, v in os.environ.items() if k != FUNCTION_KEY_ENV}
+    command = [sys.executable, "-m", "tools.localhost", "--host", "0.0.0.0", "--port", str(processes.free_port()), "--no-timers", "--app", "tests.support.sample_app:app"]
+    finished = subprocess.run(command, cwd=processes.ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert finished.returncode != 0
+    assert FUNCTION_KEY_ENV in finished.stderr
+
+
+@pytest.mark.parametrize("host,loopback", [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("localhost", True), ("0.0.0.0", False), ("::", False), ("10.0.0.5", False), ("example.com", False)])
+def test_loopback_hosts(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+@pytest.fixture(scope="module")
+def keyed_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = processes.free_port()
+    env = {**os.environ, FUNCTION_KEY_ENV: "local-test-key"}
+    process = processes.start_localhost(port, env, tmp_path_factory.mktemp("keyed") / "localhost.log", app="tests.support.sample_app:app")
+    yield f"http://127.0.0.1:{port}"
+    processes.stop(process)
+
+
+def test_a_configured_function_key_is_enforced_on_keyed_functions(keyed_host):
+    assert requests.get(keyed_host + "/keyed", timeout=10).status_code == 401
+    assert requests.get(keyed_host + "/keyed", headers={"x-functions-key": "wrong"}, timeout=10).status_code == 401
+    assert requests.get(keyed_host + "/keyed", headers={"x-functions-key": "local-test-key"}, timeout=10).json()["function"] == "keyed"
+    assert requests.get(keyed_host + "/keyed", params={"code": "local-test-key"}, timeout=10).status_code == 200
+    assert requests.get(keyed_host + "/items/new", timeout=10).status_code == 200  # anonymous functions need no key
 
 
 def test_timers_fire_on_schedule_and_a_failing_timer_is_not_fatal(sample):

@@ -68,6 +68,11 @@ def boom(req: func.HttpRequest) -> func.HttpResponse:
     raise RuntimeError("secret detail that must not reach the client")
 
 
+@app.route(route="keyed", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def keyed(req: func.HttpRequest) -> func.HttpResponse:
+    return _seen("keyed", req)
+
+
 @app.route(route="{*rest}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def anything_else(req: func.HttpRequest) -> func.HttpResponse:
     return _seen("anything_else", req)

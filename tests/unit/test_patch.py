@@ -732,7 +732,7 @@ def test_member_value_must_be_a_string():
 def test_group_rename_with_members_in_one_pathless_replace():
     result = patch(group(), op("replace", value={"displayName": "New", "members": [{"value": U1}]}), schema=GROUP_SCHEMA)
     assert result.resource["displayName"] == "New"
-    assert result.members == MemberChanges(replace_all=True, add=[{"value": U1}])
+    assert result.members.replace_all and result.members.add == [{"value": U1}] and not result.members.remove
     assert result.changed == ["displayName", "members"]
 
 

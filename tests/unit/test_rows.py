@@ -21,3 +21,13 @@ def test_shrinking_a_document_drops_stale_chunks():
 def test_absurd_documents_are_refused():
     with pytest.raises(DocumentTooLarge):
         put_document({}, {"x": "y" * 600_000})
+
+
+def test_chunks_are_sized_in_utf16_code_units_without_splitting_an_emoji():
+    """Table Storage limits a string property to 32 K UTF-16 code units; an emoji is two of them."""
+    doc = {"x": "a" + "\U0001F600" * 40_000}  # the odd "a" puts a surrogate pair across every 30 K boundary
+    entity = put_document({}, doc)
+    chunks = [v for k, v in entity.items() if k.startswith("doc") and isinstance(v, str)]
+    assert max(len(c.encode("utf-16-le")) // 2 for c in chunks) <= 30_000
+    assert all(c.encode("utf-8") for c in chunks)  # no piece ends or starts inside a surrogate pair
+    assert get_document(entity) == doc

@@ -9,6 +9,9 @@ HTTP through the local host and a private in-memory Azurite.
 
 `python -m tools.bench import [--repeat N]`: wall time of `import function_app` in fresh processes
 (the module-level cost of a cold start).
+
+`python -m tools.bench worst [--json]`: CPU seconds of the most expensive request bodies within the 1 MiB
+limit, in-process on the protocol layer (target: none above ~2 s).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 from shared.config import Settings
 from shared.store.client import Storage
 from tools import processes
-from tools.bench import reconcile, requests_bench
+from tools.bench import reconcile, requests_bench, worst
 from tools.bench.seed import Shape
 
 
@@ -50,7 +53,7 @@ def _import_time(runs: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("benchmark", nargs="?", default="reconcile", choices=["reconcile", "requests", "import"])
+    parser.add_argument("benchmark", nargs="?", default="reconcile", choices=["reconcile", "requests", "import", "worst"])
     parser.add_argument("--repeat", type=int, default=20, help="requests: calls per request kind; import: processes")
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--groups", type=int, default=200)
@@ -59,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.benchmark == "requests":
         _requests(args.repeat)
+        return 0
+    if args.benchmark == "worst":
+        results = worst.run()
+        print(json.dumps(results, indent=2) if args.json else worst.describe(results))
         return 0
     if args.benchmark == "import":
         _import_time(args.repeat)

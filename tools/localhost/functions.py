@@ -30,7 +30,7 @@ class HttpFunction:
     invocable: Invocable
     route: str
     methods: tuple[str, ...]  # empty: every method
-    auth_level: str  # recorded only: Core Tools does not enforce keys locally either
+    auth_level: str  # function | admin | anonymous: enforced when a key is configured (tools.localhost.keys)
 
 
 @dataclass(frozen=True)

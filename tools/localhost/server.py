@@ -11,6 +11,7 @@ from pathlib import Path
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tools.localhost.functions import index, load_app
+from tools.localhost.keys import FUNCTION_KEY_ENV, check_bind
 from tools.localhost.timers import start_timers
 from tools.localhost.wsgi import FunctionsWsgi
 
@@ -40,11 +41,13 @@ class RawPathRequestHandler(WSGIRequestHandler):
 
 
 def serve(app_spec: str, host: str, port: int, timers: bool, host_json: Path) -> None:
+    function_key = os.environ.get(FUNCTION_KEY_ENV) or None
+    check_bind(host, function_key)
     # Before the app is imported: its settings may be read at import time.
     os.environ.setdefault("SCIM_PUBLIC_BASE_URL", f"http://{host}:{port}")
     functions = index(load_app(app_spec))
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # our own access log replaces werkzeug's
-    server = make_server(host, port, FunctionsWsgi(functions.http, route_prefix(host_json)), threaded=True, request_handler=RawPathRequestHandler)
+    server = make_server(host, port, FunctionsWsgi(functions.http, route_prefix(host_json), function_key), threaded=True, request_handler=RawPathRequestHandler)
     stop = threading.Event()
     if timers:
         start_timers(functions.timers, stop)

@@ -15,6 +15,7 @@ import azure.functions as func
 from werkzeug.wrappers import Request, Response
 
 from tools.localhost.functions import HttpFunction
+from tools.localhost.keys import allowed
 from tools.localhost.routing import Route, make_route, order, resolve
 
 log = logging.getLogger("tools.localhost")
@@ -23,16 +24,17 @@ INTERNAL_ERROR = json.dumps({"error": "Exception while executing function"})
 
 
 class FunctionsWsgi:
-    def __init__(self, functions: Iterable[HttpFunction], route_prefix: str):
+    def __init__(self, functions: Iterable[HttpFunction], route_prefix: str, function_key: str | None = None):
         self.routes: list[Route[HttpFunction]] = order(make_route(route_prefix, f.route, f.methods, f) for f in functions)
+        self.function_key = function_key
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         started = time.perf_counter()
         request = Request(environ)
         path, query = raw_target(environ)
         response = self.dispatch(request, path, query)
-        log.info('%s "%s %s" %s %.1fms', request.remote_addr, request.method, path + (f"?{query}" if query else ""),
-                 response.status_code, (time.perf_counter() - started) * 1000)
+        # The path only: query strings carry filter values (personal data) and function keys.
+        log.info('%s "%s %s" %s %.1fms', request.remote_addr, request.method, path, response.status_code, (time.perf_counter() - started) * 1000)
         return response(environ, start_response)
 
     def dispatch(self, request: Request, path: str, query: str) -> Response:
@@ -40,6 +42,8 @@ class FunctionsWsgi:
         if found is None:
             return Response(status=404)
         route, route_params = found
+        if not allowed(request, route.target.auth_level, self.function_key):
+            return Response(status=401)  # as Azure: no body
         try:
             return to_response(route.target.invocable(to_http_request(request, path, query, route_params)))
         except Exception:
