@@ -42,13 +42,14 @@ def _chunks(text: str) -> list[str]:
     never splitting a surrogate pair."""
     if text.isascii():
         return [text[i : i + _CHUNK] for i in range(0, len(text), _CHUNK)] or [""]
-    units = text.encode("utf-16-le")
+    # surrogatepass: rows written before input was checked may hold a lone surrogate; it stays one unit
+    units = text.encode("utf-16-le", "surrogatepass")
     chunks, start = [], 0
     while start < len(units):
         end = min(start + 2 * _CHUNK, len(units))
         if end < len(units) and 0xD8 <= units[end - 1] <= 0xDB:  # a high surrogate would end the piece
             end -= 2
-        chunks.append(units[start:end].decode("utf-16-le"))
+        chunks.append(units[start:end].decode("utf-16-le", "surrogatepass"))
         start = end
     return chunks
 
