@@ -17,6 +17,8 @@ from shared.errors import NotFound
 from shared.scim.errors import ScimError
 from shared.store import counter
 from shared.store.client import Storage, default_storage
+from shared.store.errors import StorageUnavailable
+from scim_handlers.http import RETRY_AFTER_SECONDS
 
 bp = func.Blueprint()
 ADMIN_CYCLE_BUDGET_SECONDS = 120
@@ -70,6 +72,10 @@ def _serve(req: func.HttpRequest, handler: Handler, success: int = 200) -> func.
             response = _reply(404, {"status": 404, "detail": str(exc)})
         except ScimError as exc:
             response = _reply(exc.status, {"status": exc.status, "detail": exc.detail})
+        except StorageUnavailable:
+            log.warning("admin request: storage unavailable", exc_info=True)
+            response = _reply(503, {"status": 503, "detail": "Storage is temporarily unavailable; retry later."})
+            response.headers["Retry-After"] = RETRY_AFTER_SECONDS
         except Exception:
             log.exception("admin request failed")
             response = _reply(500, {"status": 500, "detail": "Internal error."})

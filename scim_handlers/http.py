@@ -21,10 +21,12 @@ from shared.resources import Scope
 from shared.scim.errors import ScimError
 from shared.store import counter
 from shared.store.client import default_storage
+from shared.store.errors import StorageUnavailable
 
 SCIM_CONTENT_TYPE = "application/scim+json"
 MAX_BODY_BYTES = 1024 * 1024
 SCIM_PREFIX = "/scim/v2"
+RETRY_AFTER_SECONDS = "30"  # storage unavailable: when a client (Entra) should try again
 
 log = logging.getLogger("scim.request")
 
@@ -128,6 +130,7 @@ def _is_test_connection(call: Call, reply: Reply) -> bool:
 
 def run(call: Call, handler: Callable[[Call], Reply], *, authenticated: bool = True) -> func.HttpResponse:
     started = time.perf_counter()
+    storage_down = False
     with counter.counting() as calls:
         try:
             if authenticated:
@@ -135,10 +138,14 @@ def run(call: Call, handler: Callable[[Call], Reply], *, authenticated: bool = T
             reply = handler(call)
         except ScimError as error:
             reply = error_reply(error)
+        except StorageUnavailable:
+            storage_down = True
+            log.warning("storage unavailable on %s %s", call.req.method, call.route, exc_info=True)
+            reply = error_reply(ScimError(503, None, "Storage is temporarily unavailable; retry later.", headers={"Retry-After": RETRY_AFTER_SECONDS}))
         except Exception:
             log.exception("unhandled error on %s %s", call.req.method, call.route)
             reply = error_reply(ScimError(500, None, "Internal error; the request can be retried."))
-        if call.scope is not None:
+        if call.scope is not None and not storage_down:  # no counter flush against storage that is down
             try:
                 health.observe(
                     call.scope.storage,

@@ -13,11 +13,29 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
 
 from shared.config import Settings
-from shared.store.table import Table
+from shared.store.table import Table, unavailable_as_error
 
 DIRECTORY_TABLE = "ScimDirectory"  # per-tenant partition: users, groups, index, membership, audit, outbox rows
 TENANTS_TABLE = "ScimTenants"  # tenants, token lookups, health counters, reconciliation state and reports
 TABLES = (DIRECTORY_TABLE, TENANTS_TABLE)
+
+# Bounds on every storage call. The SDK defaults (300 s per read, 10 retries) let a request hang for
+# minutes when storage accepts connections but never answers; with these a call gives up within about
+# 2 x 4 s and the request answers 503 (Entra retries). A healthy call takes milliseconds; 4 s leaves
+# room for a full 1,000-row page. Reads are retried once after a timeout or a dropped connection (a
+# pooled connection that died with a storage restart); POSTs (creates, transactions) are never re-sent
+# by the SDK after the request went out.
+CLIENT_OPTIONS: dict[str, float] = {
+    "connection_timeout": 2,
+    "read_timeout": 4,
+    "retry_total": 2,
+    "retry_connect": 2,
+    "retry_read": 1,
+    "retry_status": 1,
+    "retry_backoff_factor": 0.2,
+    "retry_backoff_max": 1,
+    "timeout": 12,  # whole call, retries included
+}
 
 
 class Storage:
@@ -32,9 +50,9 @@ class Storage:
         if s.storage_endpoint:
             from azure.identity import DefaultAzureCredential  # only needed in Azure; keeps local cold start cheap
 
-            return TableServiceClient(endpoint=s.storage_endpoint, credential=DefaultAzureCredential())
+            return TableServiceClient(endpoint=s.storage_endpoint, credential=DefaultAzureCredential(), **CLIENT_OPTIONS)
         if s.storage_connection_string:
-            return TableServiceClient.from_connection_string(s.storage_connection_string)
+            return TableServiceClient.from_connection_string(s.storage_connection_string, **CLIENT_OPTIONS)
         raise RuntimeError("Set SCIM_STORAGE_ENDPOINT (Azure) or SCIM_STORAGE_CONNECTION_STRING (Azurite).")
 
     def table(self, name: str) -> Table:
@@ -43,7 +61,8 @@ class Storage:
             if table is None:
                 client: TableClient = self._service.get_table_client(name)
                 try:
-                    self._service.create_table(name)
+                    with unavailable_as_error():
+                        self._service.create_table(name)
                 except ResourceExistsError:
                     pass
                 except HttpResponseError as exc:

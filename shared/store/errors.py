@@ -23,3 +23,8 @@ class RowMissing(StoreError):
 
 class TransactionTooLarge(StoreError):
     """Our own guard: an entity-group transaction must stay within 100 operations and 4 MiB."""
+
+
+class StorageUnavailable(StoreError):
+    """Storage did not answer in time or answered with a server error: the request may be retried later
+    (the HTTP edge answers 503 with Retry-After)."""

@@ -4,15 +4,23 @@ translated into shared.store.errors."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Literal
 
 from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.data.tables import TableClient, TableEntity, TableTransactionError, UpdateMode
 
 from shared.store import counter
-from shared.store.errors import AlreadyExists, EtagMismatch, RowMissing, StoreError, TransactionTooLarge
+from shared.store.errors import AlreadyExists, EtagMismatch, RowMissing, StorageUnavailable, StoreError, TransactionTooLarge
 from shared.store.keys import prefix_range
 
 Entity = dict[str, Any]
@@ -55,6 +63,20 @@ def _translate(exc: HttpResponseError) -> StoreError:
     raise exc
 
 
+@contextmanager
+def unavailable_as_error() -> Iterator[None]:
+    """Storage that cannot be reached, times out (the client's bounds, shared.store.client) or fails on
+    its side (5xx) becomes StorageUnavailable; every other error passes unchanged."""
+    try:
+        yield
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise StorageUnavailable(type(exc).__name__) from exc
+    except HttpResponseError as exc:
+        if (exc.status_code or 0) >= 500:
+            raise StorageUnavailable(f"storage answered {exc.status_code}") from exc
+        raise
+
+
 def _match(etag: str | None) -> dict[str, Any]:
     if etag is None:
         return {}
@@ -75,10 +97,11 @@ class Table:
 
     def get(self, pk: str, rk: str) -> TableEntity | None:
         counter.record("read")
-        try:
-            return self._client.get_entity(pk, rk)
-        except ResourceNotFoundError:
-            return None
+        with unavailable_as_error():
+            try:
+                return self._client.get_entity(pk, rk)
+            except ResourceNotFoundError:
+                return None
 
     def query_page(
         self,
@@ -102,11 +125,12 @@ class Table:
         if high is not None:
             clauses.append("RowKey lt @high")
             params["high"] = high
-        pager = self._client.query_entities(
-            " and ".join(clauses), parameters=params, select=select, results_per_page=page_size
-        ).by_page(continuation_token=_decode_token(continuation))
         counter.record("query")
-        page = list(next(pager, []))
+        with unavailable_as_error():
+            pager = self._client.query_entities(
+                " and ".join(clauses), parameters=params, select=select, results_per_page=page_size
+            ).by_page(continuation_token=_decode_token(continuation))
+            page = list(next(pager, []))
         return page, _encode_token(pager.continuation_token)
 
     def query(self, pk: str, **kwargs: Any) -> Iterator[TableEntity]:
@@ -124,41 +148,50 @@ class Table:
             "PartitionKey ge @low and PartitionKey lt @high and RowKey eq @rk",
             parameters={"low": pk_low, "high": pk_high, "rk": row_key},
         ).by_page()
-        for page in pager:
+        while True:
+            with unavailable_as_error():
+                page = next(pager, None)
+                rows = None if page is None else list(page)
+            if rows is None:
+                return
             counter.record("query")
-            yield from page
+            yield from rows
 
     def upsert(self, entity: Entity, *, replace: bool = False) -> str | None:
         counter.record("write")
-        result = self._client.upsert_entity(entity, mode=UpdateMode.REPLACE if replace else UpdateMode.MERGE)
+        with unavailable_as_error():
+            result = self._client.upsert_entity(entity, mode=UpdateMode.REPLACE if replace else UpdateMode.MERGE)
         return result.get("etag")
 
     def create(self, entity: Entity) -> str | None:
         counter.record("write")
-        try:
-            return self._client.create_entity(entity).get("etag")
-        except HttpResponseError as exc:
-            raise _translate(exc) from exc
+        with unavailable_as_error():
+            try:
+                return self._client.create_entity(entity).get("etag")
+            except HttpResponseError as exc:
+                raise _translate(exc) from exc
 
     def update(self, entity: Entity, *, etag: str | None, replace: bool = True) -> str | None:
         counter.record("write")
-        try:
-            result = self._client.update_entity(
-                entity, mode=UpdateMode.REPLACE if replace else UpdateMode.MERGE, **_match(etag)
-            )
-        except HttpResponseError as exc:
-            raise _translate(exc) from exc
+        with unavailable_as_error():
+            try:
+                result = self._client.update_entity(
+                    entity, mode=UpdateMode.REPLACE if replace else UpdateMode.MERGE, **_match(etag)
+                )
+            except HttpResponseError as exc:
+                raise _translate(exc) from exc
         return result.get("etag")
 
     def delete(self, pk: str, rk: str, *, etag: str | None = None) -> None:
         """Delete a row; a row that is already gone is not an error (unless an etag was required)."""
         counter.record("write")
-        try:
-            self._client.delete_entity(pk, rk, **_match(etag))
-        except HttpResponseError as exc:
-            error = _translate(exc)
-            if not isinstance(error, RowMissing) or etag is not None:
-                raise error from exc
+        with unavailable_as_error():
+            try:
+                self._client.delete_entity(pk, rk, **_match(etag))
+            except HttpResponseError as exc:
+                error = _translate(exc)
+                if not isinstance(error, RowMissing) or etag is not None:
+                    raise error from exc
 
     def transact(self, ops: list[Op]) -> list[str | None]:
         """Run ops atomically (one partition). Returns the new etag per op. Limits are checked here
@@ -183,10 +216,11 @@ class Table:
             else:
                 batch.append(("delete", op.entity, _match(op.etag)))
         counter.record("transaction")
-        try:
-            results = self._client.submit_transaction(batch)
-        except HttpResponseError as exc:
-            raise _translate(exc) from exc
+        with unavailable_as_error():
+            try:
+                results = self._client.submit_transaction(batch)
+            except HttpResponseError as exc:
+                raise _translate(exc) from exc
         return [r.get("etag") for r in results]
 
 
