@@ -74,18 +74,20 @@ def _member_ids(values: list[dict[str, Any]]) -> list[str]:
     return list(seen)
 
 
-def _require_users(scope: Scope, user_ids: list[str]) -> None:
-    """Every member must be a live user of this tenant; a group as member means nesting."""
+def _require_users(scope: Scope, user_ids: list[str]) -> dict[str, str]:
+    """Every member must be a live user of this tenant; a group as member means nesting. Returns each
+    user row's ETag (the liveness guard of the membership write, see MemberWork.guards)."""
     pk = scope.tenant_id
     directory = scope.storage.directory
 
-    def is_user(user_id: str) -> bool:
+    def live_etag(user_id: str) -> str | None:
         row = directory.get(pk, keys.user_key(user_id)) if keys.is_resource_id(user_id) else None
-        return row is not None and not row.get("deleted")
+        return etag_of(row) if row is not None and not row.get("deleted") else None
 
-    missing = [u for u, ok in zip(user_ids, map_parallel(is_user, user_ids)) if not ok]
+    etags = dict(zip(user_ids, map_parallel(live_etag, user_ids)))
+    missing = [u for u, etag in etags.items() if etag is None]
     if not missing:
-        return
+        return etags  # type: ignore[return-value]
     nested = [m for m in missing if keys.is_resource_id(m) and directory.get(pk, keys.group_key(m)) is not None]
     if nested:
         raise ScimError(400, "invalidValue", f"Group {nested[0]} cannot be a member: nested groups are not supported, members must be users.")
@@ -119,7 +121,7 @@ def _member_work(scope: Scope, group_id: str, changes: MemberChanges | None) -> 
         present = _existing_members(scope, group_id, adds + removes)
         work.add = [u for u in adds if u not in present]  # re-adding a member is a silent success
         work.remove = [u for u in removes if u in present]
-    _require_users(scope, work.add)
+    work.guards = _require_users(scope, work.add)
     return work
 
 
@@ -128,7 +130,7 @@ def create_group(scope: Scope, body: Any) -> dict[str, Any]:
     member_values = doc.pop("members", [])
     group_id = new_id()
     work = MemberWork(group_id=group_id, add=_member_ids(member_values))
-    _require_users(scope, work.add)
+    work.guards = _require_users(scope, work.add)
     entity = _row(scope, group_id, doc, {})
     ops = [Op("create", entity)] + index_ops(GROUP_INDEXES, scope.tenant_id, group_id, None, entity)
     changed = sorted(k for k in doc if k != "schemas") + (["members"] if work.add else [])
@@ -137,6 +139,9 @@ def create_group(scope: Scope, body: Any) -> dict[str, Any]:
         etags = apply_members(scope.storage, scope.tenant_id, ops, work)
     except AlreadyExists as exc:
         raise _uniqueness(doc["displayName"]) from exc
+    except (EtagMismatch, RowMissing) as exc:  # a member changed or was deleted since it was checked
+        _require_users(scope, work.add)  # 400 if one is no longer a live user
+        raise concurrent_change(SCHEMA, None) from exc
     return to_resource(scope, with_etag(entity, etags[0]), work.add)
 
 
@@ -184,6 +189,8 @@ def _update(scope: Scope, group_id: str, if_match: str | None, change: Any) -> E
         except AlreadyExists as exc:
             raise _uniqueness(new_doc["displayName"]) from exc
         except RowMissing as exc:
+            if work.guards and attempt < _RETRIES - 1 and scope.storage.directory.get(scope.tenant_id, keys.group_key(group_id)):
+                continue  # a member's row is gone (purged), not the group: re-check the members
             raise not_found(SCHEMA, group_id) from exc  # deleted while this request ran
         except EtagMismatch:
             if if_match or attempt == _RETRIES - 1:
