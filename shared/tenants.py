@@ -8,14 +8,16 @@ Rows in the tenants table:
   only while the tenant row references it: enabled, with that digest.
 
 The two rows live in different partitions (no shared transaction), so their writes are ordered instead:
-- A token row is *published* in two steps: created `pending` (never accepted), then activated by a merge
-  conditional on that row's ETag after a fresh read of the tenant row confirmed it references the digest.
+- A token row is *published* in two steps: created `pending` (never accepted) before the tenant write, then
+  activated by a merge conditional on that row's ETag after a fresh read of the tenant row confirmed it
+  references the digest. A missing row is never re-created: that could revive a revoked token.
 - A token is *revoked* by deleting its row before the tenant write (whatever crashes later, the old token is
   dead) and again after it: a publisher that read the tenant before our write can only have created its row
   before that second delete, so the delete removes it (or its activation finds the row gone and fails).
 - Flag writes on a token row are merges that require the row to exist: they never resurrect it.
 - A crash between the steps leaves the tenant with no working token rather than two; reconciliation
-  (`repair_tokens`) deletes token rows the tenant does not reference and publishes a missing one.
+  (`repair_tokens`) deletes token rows the tenant does not reference and activates a pending one it does.
+  A crash right after the old row's deletion leaves no token at all: the admin rotates again.
 """
 
 from __future__ import annotations
@@ -98,24 +100,30 @@ def _revoke(storage: Storage, digest: str) -> None:
     storage.tenants.delete(_token_pk(digest), TOKEN_ROW)
 
 
-def publish_token(storage: Storage, tenant_id: str, digest: str) -> bool:
-    """Make the token row of `digest` valid if the tenant references it (else remove it); True if valid."""
+def _stage_token(storage: Storage, tenant_id: str, digest: str) -> None:
+    """Create the token row `pending` (never accepted): harmless until activated, so it precedes the
+    tenant write and a crash after that write leaves something for reconciliation to activate."""
+    try:
+        storage.tenants.create({"PartitionKey": _token_pk(digest), "RowKey": TOKEN_ROW, "tenantId": tenant_id, "pending": True})
+    except AlreadyExists:
+        pass
+
+
+def _activate_token(storage: Storage, tenant_id: str, digest: str) -> bool:
+    """Activate the staged row of `digest` if the tenant references it (else remove it); True if valid.
+    A missing row is never re-created here: it was revoked, and reviving it could revive a revoked token."""
     pk = _token_pk(digest)
     for _ in range(_RETRIES):
-        row: Entity | None = {"PartitionKey": pk, "RowKey": TOKEN_ROW, "tenantId": tenant_id, "pending": True}
-        try:
-            etag = storage.tenants.create(row)
-        except AlreadyExists:
-            row = storage.tenants.get(pk, TOKEN_ROW)
-            if row is None:
-                continue  # revoked meanwhile: start over
-            etag = etag_of(row)
-        tenant = storage.tenants.get(tenant_pk(tenant_id), TENANT_ROW)  # after the token row's ETag: see module doc
+        row = storage.tenants.get(pk, TOKEN_ROW)
+        if row is None:
+            return False
+        tenant = storage.tenants.get(tenant_pk(tenant_id), TENANT_ROW)  # after the row's ETag: see module doc
         try:
             if not _references(tenant, digest):
-                storage.tenants.delete(pk, TOKEN_ROW, etag=etag)
+                storage.tenants.delete(pk, TOKEN_ROW, etag=etag_of(row))
                 return False
-            storage.tenants.update({"PartitionKey": pk, "RowKey": TOKEN_ROW, "pending": False, **_copied_fields(tenant)}, etag=etag, replace=False)  # type: ignore[arg-type]
+            fields = {"PartitionKey": pk, "RowKey": TOKEN_ROW, "pending": False, **_copied_fields(tenant)}  # type: ignore[arg-type]
+            storage.tenants.update(fields, etag=etag_of(row), replace=False)
             return True
         except (EtagMismatch, RowMissing):
             continue  # a flag merge or a revocation came between: decide again on fresh rows
@@ -142,8 +150,9 @@ def create_tenant(storage: Storage, name: str) -> tuple[dict[str, Any], str]:
         "tokenCreated": clock.iso(),
         "stale": False,
     }
+    _stage_token(storage, tenant_id, tenant["tokenHash"])
     storage.tenants.create(tenant)
-    publish_token(storage, tenant_id, tenant["tokenHash"])
+    _activate_token(storage, tenant_id, tenant["tokenHash"])
     audit.record(storage, tenant_id, ACTOR_ADMIN, "tenant.create", Target("Tenant", tenant_id, tenant["name"]))
     return view(tenant), token
 
@@ -181,7 +190,9 @@ def rotate_token(storage: Storage, tenant_id: str) -> tuple[dict[str, Any], str]
     for _ in range(_RETRIES):
         tenant = get_entity(storage, tenant_id)
         old_digest = tenant["tokenHash"]
-        _revoke(storage, old_digest)
+        _revoke(storage, old_digest)  # first: from any crash point on, the old token is dead
+        if tenant["enabled"]:
+            _stage_token(storage, tenant_id, token_hash(token))
         tenant.update(tokenHash=token_hash(token), tokenHint=token_hint(token), tokenCreated=clock.iso())
         try:
             storage.tenants.update(tenant, etag=etag_of(tenant))
@@ -189,7 +200,7 @@ def rotate_token(storage: Storage, tenant_id: str) -> tuple[dict[str, Any], str]
             continue
         _revoke(storage, old_digest)
         if tenant["enabled"]:
-            publish_token(storage, tenant_id, tenant["tokenHash"])
+            _activate_token(storage, tenant_id, tenant["tokenHash"])
         audit.record(storage, tenant_id, ACTOR_ADMIN, "token.rotate", Target("Token", tenant_id, tenant["tokenHint"]))
         return view(tenant), token
     raise _busy()
@@ -198,7 +209,9 @@ def rotate_token(storage: Storage, tenant_id: str) -> tuple[dict[str, Any], str]
 def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, Any]:
     for _ in range(_RETRIES):
         tenant = get_entity(storage, tenant_id)
-        if not enabled:
+        if enabled:
+            _stage_token(storage, tenant_id, tenant["tokenHash"])
+        else:
             _revoke(storage, tenant["tokenHash"])
         tenant["enabled"] = enabled
         try:
@@ -206,7 +219,7 @@ def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, An
         except EtagMismatch:
             continue
         if enabled:
-            publish_token(storage, tenant_id, tenant["tokenHash"])
+            _activate_token(storage, tenant_id, tenant["tokenHash"])
         else:
             _revoke(storage, tenant["tokenHash"])
         action = "integration.enable" if enabled else "integration.disable"
@@ -272,8 +285,8 @@ def set_stale(storage: Storage, tenant_id: str, stale: bool) -> None:
 
 
 def repair_tokens(storage: Storage, tenant_id: str) -> int:
-    """Delete the tenant's token rows it no longer references; publish the one it does if that is missing
-    or pending (a crash mid-rotation or mid-enable). Returns how many rows were repaired.
+    """Delete the tenant's token rows it no longer references; activate the one it does if a crash left
+    it pending (mid-rotation, mid-enable, mid-creation). Returns how many rows were repaired.
 
     Token rows are keyed by digest, so finding a tenant's rows scans them all (one query per 1,000)."""
     rows = [r for r in storage.tenants.scan_rows(TOKEN_ROW, pk_low=TOKEN_PREFIX, pk_high="K;") if r.get("tenantId") == tenant_id]
@@ -287,8 +300,8 @@ def repair_tokens(storage: Storage, tenant_id: str) -> int:
         except (EtagMismatch, RowMissing):
             continue  # changed since the scan: the next cycle looks again
         repaired += 1
-    current = tenant["tokenHash"] if tenant is not None else None
-    valid = any(r["PartitionKey"] == _token_pk(current or "") and not r.get("pending") for r in rows)
-    if _references(tenant, current or "") and not valid and publish_token(storage, tenant_id, current):  # type: ignore[arg-type]
-        repaired += 1
+    for row in rows:
+        digest = row["PartitionKey"][len(TOKEN_PREFIX) :]
+        if row.get("pending") and _references(tenant, digest) and _activate_token(storage, tenant_id, digest):
+            repaired += 1
     return repaired
