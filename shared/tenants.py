@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from shared import audit, clock
@@ -40,6 +41,7 @@ TOKEN_ROW = "token"
 TOKEN_PREFIX = "K:"
 DEFAULT_RETENTION_DAYS = 90
 SCIM_PATH = "/scim/v2"
+_STAGING_QUIET = timedelta(minutes=5)  # longer than an admin request lives
 _RETRIES = 5  # admin writes losing the tenant row's ETag race (SCIM's stale-flag merges, a second admin)
 
 
@@ -109,15 +111,20 @@ def _stage_token(storage: Storage, tenant_id: str, digest: str) -> None:
         pass
 
 
-def _activate_token(storage: Storage, tenant_id: str, digest: str) -> bool:
+def _activate_token(storage: Storage, tenant_id: str, digest: str, *, our_write: str | None = None) -> bool:
     """Activate the staged row of `digest` if the tenant references it (else remove it); True if valid.
-    A missing row is never re-created here: it was revoked, and reviving it could revive a revoked token."""
+    A missing row was revoked and is not re-created (that could revive a revoked token), except by the
+    rotation or enable that wrote the tenant row `our_write` while that write is still the latest: then
+    the deletion came from an operation that lost to ours (a disable's delete reaching our staged row)."""
     pk = _token_pk(digest)
     for _ in range(_RETRIES):
         row = storage.tenants.get(pk, TOKEN_ROW)
-        if row is None:
-            return False
         tenant = storage.tenants.get(tenant_pk(tenant_id), TENANT_ROW)  # after the row's ETag: see module doc
+        if row is None:
+            if our_write is None or tenant is None or etag_of(tenant) != our_write:
+                return False
+            _stage_token(storage, tenant_id, digest)
+            continue
         try:
             if not _references(tenant, digest):
                 storage.tenants.delete(pk, TOKEN_ROW, etag=etag_of(row))
@@ -195,12 +202,12 @@ def rotate_token(storage: Storage, tenant_id: str) -> tuple[dict[str, Any], str]
             _stage_token(storage, tenant_id, token_hash(token))
         tenant.update(tokenHash=token_hash(token), tokenHint=token_hint(token), tokenCreated=clock.iso())
         try:
-            storage.tenants.update(tenant, etag=etag_of(tenant))
+            written = storage.tenants.update(tenant, etag=etag_of(tenant))
         except EtagMismatch:
             continue
         _revoke(storage, old_digest)
         if tenant["enabled"]:
-            _activate_token(storage, tenant_id, tenant["tokenHash"])
+            _activate_token(storage, tenant_id, tenant["tokenHash"], our_write=written)
         audit.record(storage, tenant_id, ACTOR_ADMIN, "token.rotate", Target("Token", tenant_id, tenant["tokenHint"]))
         return view(tenant), token
     raise _busy()
@@ -209,18 +216,19 @@ def rotate_token(storage: Storage, tenant_id: str) -> tuple[dict[str, Any], str]
 def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, Any]:
     for _ in range(_RETRIES):
         tenant = get_entity(storage, tenant_id)
-        if enabled:
+        switching_on = enabled and not tenant["enabled"]  # enabling an enabled tenant revives nothing
+        if switching_on:
             _stage_token(storage, tenant_id, tenant["tokenHash"])
-        else:
+        elif not enabled:
             _revoke(storage, tenant["tokenHash"])
         tenant["enabled"] = enabled
         try:
-            storage.tenants.update(tenant, etag=etag_of(tenant))
+            written = storage.tenants.update(tenant, etag=etag_of(tenant))
         except EtagMismatch:
             continue
-        if enabled:
-            _activate_token(storage, tenant_id, tenant["tokenHash"])
-        else:
+        if switching_on:
+            _activate_token(storage, tenant_id, tenant["tokenHash"], our_write=written)
+        elif not enabled:
             _revoke(storage, tenant["tokenHash"])
         action = "integration.enable" if enabled else "integration.disable"
         audit.record(storage, tenant_id, ACTOR_ADMIN, action, Target("Tenant", tenant_id, tenant["name"]))
@@ -291,10 +299,13 @@ def repair_tokens(storage: Storage, tenant_id: str) -> int:
     Token rows are keyed by digest, so finding a tenant's rows scans them all (one query per 1,000)."""
     rows = [r for r in storage.tenants.scan_rows(TOKEN_ROW, pk_low=TOKEN_PREFIX, pk_high="K;") if r.get("tenantId") == tenant_id]
     tenant = storage.tenants.get(tenant_pk(tenant_id), TENANT_ROW)  # read after the rows: see the module doc
+    quiet_since = clock.now() - _STAGING_QUIET
     repaired = 0
     for row in rows:
         if _references(tenant, row["PartitionKey"][len(TOKEN_PREFIX) :]):
             continue
+        if row.get("pending") and row.metadata["timestamp"] > quiet_since:
+            continue  # staged by a rotation or an enable that may still be running (never valid meanwhile)
         try:
             storage.tenants.delete(row["PartitionKey"], TOKEN_ROW, etag=etag_of(row))
         except (EtagMismatch, RowMissing):

@@ -52,7 +52,7 @@ def assert_tokens_consistent(storage: Storage, tenant_id: str, tokens: list[str]
     expected = {"K:" + tenant["tokenHash"]} if tenant["enabled"] else set()
     rows = token_rows(storage, tenant_id)
     found = {r["PartitionKey"] for r in rows}
-    assert found <= expected if fail_safe else found == expected
+    assert (found <= expected if fail_safe else found == expected), (found, expected, tenant["enabled"], [r.get("pending") for r in rows])
     assert not any(r.get("pending") for r in rows)
     for token in tokens:
         valid = bool(tenant["enabled"]) and token_hash(token) == tenant["tokenHash"] and bool(found)
