@@ -25,7 +25,7 @@ ADMIN_EDGE = Edge(
     event="admin.request",
     logger=logging.getLogger("admin.request"),
     content_type="application/json",
-    error_reply=lambda error: Reply(error.status, {"status": error.status, "detail": error.detail}),
+    error_reply=lambda error: Reply(error.status, {"status": error.status, "detail": error.detail}, dict(error.headers)),
     internal_detail="Internal error.",
 )
 

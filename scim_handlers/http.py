@@ -113,7 +113,7 @@ def run(call: Call, handler: Callable[[Call], Reply], *, authenticated: bool = T
         return handler(call)
 
     def observe(reply: Reply) -> None:
-        if call.authenticated_scope is not None:
+        if call.authenticated_scope is not None and reply.status != 503:  # no counter flush against storage that is down
             scope = call.authenticated_scope
             health.observe(scope.storage, scope.tenant_id, error=reply.status >= 400, test_connection=_is_test_connection(call, reply))
 

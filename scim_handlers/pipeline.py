@@ -20,8 +20,10 @@ import azure.functions as func
 from shared.errors import Conflict, Invalid, NotFound
 from shared.scim.errors import ScimError
 from shared.store import counter
+from shared.store.errors import StorageUnavailable
 
 MAX_BODY_BYTES = 1024 * 1024
+RETRY_AFTER_SECONDS = "30"  # storage unavailable: when a client (Entra) should try again
 MAX_JSON_DEPTH = 32  # no SCIM or admin document nests deeper than a handful of levels
 _UTF8_BOM = b"\xef\xbb\xbf"
 _TOO_DEEP = f"The request body nests deeper than {MAX_JSON_DEPTH} levels."
@@ -107,6 +109,9 @@ def _as_problem(edge: Edge, exchange: Exchange, exc: Exception) -> ScimError:
         return ScimError(400, "invalidValue", str(exc))
     if isinstance(exc, Conflict):
         return ScimError(409, None, str(exc))
+    if isinstance(exc, StorageUnavailable):  # the only 5xx that is not a bug: Entra retries after a 503
+        edge.logger.warning("storage unavailable on %s %s", exchange.req.method, exchange.route, exc_info=True)
+        return ScimError(503, None, "Storage is temporarily unavailable; retry later.", headers={"Retry-After": RETRY_AFTER_SECONDS})
     edge.logger.exception("unhandled error on %s %s", exchange.req.method, exchange.route)
     return ScimError(500, None, edge.internal_detail)
 

@@ -79,26 +79,26 @@ def _member_ids(values: list[dict[str, Any]]) -> list[str]:
     return ids
 
 
-def _require_users(scope: Scope, user_ids: list[str]) -> None:
-    """Every member must be a live user of this tenant; a group as member means nesting."""
+def _require_users(scope: Scope, user_ids: list[str]) -> dict[str, str]:
+    """Every member must be a live user of this tenant; a group as member means nesting. Returns each
+    user row's ETag (the liveness guard of the membership write, see MemberWork.guards)."""
     pk = scope.tenant_id
     directory = scope.storage.directory
 
-    def is_user(user_id: str) -> bool:
+    def live_etag(user_id: str) -> str | None:
         row = directory.get(pk, keys.user_key(user_id)) if keys.is_resource_id(user_id) else None
-        return is_live(row)
+        return etag_of(row) if is_live(row) else None
 
-    missing = None
+    etags: dict[str, str] = {}
     for start in range(0, len(user_ids), _CHECK_BATCH):
         batch = user_ids[start : start + _CHECK_BATCH]
-        missing = next((u for u, ok in zip(batch, map_parallel(is_user, batch)) if not ok), None)
-        if missing is not None:
-            break
-    if missing is None:
-        return
-    if directory.get(pk, keys.group_key(missing)) is not None:
-        raise ScimError(400, "invalidValue", f"Group {missing} cannot be a member: nested groups are not supported, members must be users.")
-    raise _not_a_user(missing)
+        for user_id, etag in zip(batch, map_parallel(live_etag, batch)):
+            if etag is None:
+                if directory.get(pk, keys.group_key(user_id)) is not None:
+                    raise ScimError(400, "invalidValue", f"Group {user_id} cannot be a member: nested groups are not supported, members must be users.")
+                raise _not_a_user(user_id)
+            etags[user_id] = etag
+    return etags
 
 
 def _existing_members(scope: Scope, group_id: str, user_ids: list[str]) -> set[str]:
@@ -119,15 +119,15 @@ def _member_work(scope: Scope, group_id: str, changes: MemberChanges | None) -> 
         current = group_member_ids(scope.storage, scope.tenant_id, group_id)
         present = set(current)
         work.add = [u for u in adds if u not in present]
-        _require_users(scope, work.add)
         keep = set(adds)
         work.remove = [u for u in current if u not in keep]
+        work.guards = _require_users(scope, work.add)
         return work
     for start in range(0, len(adds), _CHECK_BATCH):
         batch = adds[start : start + _CHECK_BATCH]
         present = _existing_members(scope, group_id, batch)
         new = [u for u in batch if u not in present]  # re-adding a member is a silent success
-        _require_users(scope, new)
+        work.guards.update(_require_users(scope, new))
         work.add += new
     adding = set(adds)
     removes = [u for u in changes.remove if u not in adding]
@@ -141,7 +141,7 @@ def create_group(scope: Scope, body: Any) -> dict[str, Any]:
     member_values = doc.pop("members", [])
     group_id = new_id()
     work = MemberWork(group_id=group_id, add=_member_ids(member_values))
-    _require_users(scope, work.add)
+    work.guards = _require_users(scope, work.add)
     entity = _row(scope, group_id, doc, {})
     ops = [Op("create", entity)] + index_ops(GROUP_INDEXES, scope.tenant_id, group_id, None, entity)
     changed = sorted(k for k in doc if k != "schemas") + (["members"] if work.add else [])
@@ -150,6 +150,9 @@ def create_group(scope: Scope, body: Any) -> dict[str, Any]:
         etags = apply_members(scope.storage, scope.tenant_id, ops, work)
     except AlreadyExists as exc:
         raise _uniqueness(doc["displayName"]) from exc
+    except (EtagMismatch, RowMissing) as exc:  # a member changed or was deleted since it was checked
+        _require_users(scope, work.add)  # 400 if one is no longer a live user
+        raise concurrent_change(SCHEMA, None) from exc
     return to_resource(scope, with_etag(entity, etags[0]), work.add)
 
 
@@ -193,6 +196,9 @@ def _update(scope: Scope, group_id: str, if_match: str | None, change: Any) -> E
         except AlreadyExists as exc:
             raise _uniqueness(new_doc["displayName"]) from exc
         except RowMissing as exc:
+            if work.guards and scope.storage.directory.get(scope.tenant_id, keys.group_key(group_id)):
+                # a member's row is gone (purged), not the group: retry, which re-checks the members
+                raise EtagMismatch("an added member's row is gone") from exc
             raise not_found(SCHEMA, group_id) from exc  # deleted while this request ran
         return with_etag(new_entity, etags[0])
 

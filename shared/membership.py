@@ -37,9 +37,13 @@ class MemberWork:
     remove: list[str] = field(default_factory=list)  # user ids to remove from group_id
     purge_group: str | None = None
     purge_user: str | None = None
+    # user id -> ETag of the user row read live just before: each add carries a conditional merge on that
+    # row, so a user deleted (or changed) meanwhile fails the transaction instead of becoming a member.
+    # Known only inside the request, never journaled (reconciliation drops pairs of users no longer live).
+    guards: dict[str, str] = field(default_factory=dict)
 
     def to_doc(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v}
+        return {k: v for k, v in self.__dict__.items() if v and k != "guards"}
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> "MemberWork":
@@ -69,11 +73,24 @@ def _pair_list(work: MemberWork) -> list[tuple[str, bool]]:
     return [(u, True) for u in work.add] + [(u, False) for u in work.remove]
 
 
-def _chunk_ops(tenant_id: str, work: MemberWork, start: int, size: int) -> tuple[list[Op], int]:
-    """Ops for explicit pairs [start, start+size) and how many pairs that is."""
-    chunk = _pair_list(work)[start : start + size]
-    ops = [op for user_id, add in chunk for op in pair_ops(tenant_id, work.group_id or "", user_id, add=add)]
-    return ops, len(chunk)
+def _pair_ops(tenant_id: str, work: MemberWork, user_id: str, add: bool) -> list[Op]:
+    ops = pair_ops(tenant_id, work.group_id or "", user_id, add=add)
+    if add and user_id in work.guards:
+        ops.append(Op("merge", {"PartitionKey": tenant_id, "RowKey": keys.user_key(user_id)}, work.guards[user_id]))
+    return ops
+
+
+def _chunk_ops(tenant_id: str, work: MemberWork, start: int, room: int) -> tuple[list[Op], int]:
+    """Ops for the explicit pairs from `start` that fit in `room` operations, and how many pairs that is."""
+    ops: list[Op] = []
+    consumed = 0
+    for user_id, add in _pair_list(work)[start:]:
+        pair = _pair_ops(tenant_id, work, user_id, add)
+        if len(ops) + len(pair) > room:
+            break
+        ops += pair
+        consumed += 1
+    return ops, consumed
 
 
 def _submit_tolerant(storage: Storage, ops: list[Op]) -> None:
@@ -99,8 +116,8 @@ def apply(storage: Storage, tenant_id: str, first_ops: list[Op], work: MemberWor
         fits = len(pairs) <= room
         chunk_ops = [op for g, u in pairs[:room] for op in pair_ops(tenant_id, g, u, add=False)]
     else:
-        fits = len(_pair_list(work)) <= room
-        chunk_ops, consumed = _chunk_ops(tenant_id, work, 0, room)
+        chunk_ops, consumed = _chunk_ops(tenant_id, work, 0, MAX_TRANSACTION_OPS - len(first_ops))
+        fits = consumed == len(_pair_list(work))
     if fits:
         etags = _first_transaction(storage, first_ops + chunk_ops)
         return etags[: len(first_ops)]
@@ -111,10 +128,10 @@ def apply(storage: Storage, tenant_id: str, first_ops: list[Op], work: MemberWor
     if purge:
         chunk_ops = chunk_ops[: 2 * room_with_journal]
     else:
-        chunk_ops, consumed = _chunk_ops(tenant_id, work, 0, room_with_journal)
+        chunk_ops, consumed = _chunk_ops(tenant_id, work, 0, MAX_TRANSACTION_OPS - len(first_ops) - 1)
         journal["cursor"] = consumed
     etags = _first_transaction(storage, first_ops + chunk_ops + [Op("create", journal)])
-    resume(storage, tenant_id, journal_id, known=journal)
+    resume(storage, tenant_id, journal_id, known=journal, guards=work.guards)
     return etags[: len(first_ops)]
 
 
@@ -141,9 +158,9 @@ def _first_transaction(storage: Storage, ops: list[Op]) -> list[str | None]:
         return aligned
 
 
-def resume(storage: Storage, tenant_id: str, journal_id: str, known: Entity | None = None) -> int:
+def resume(storage: Storage, tenant_id: str, journal_id: str, known: Entity | None = None, guards: dict[str, str] | None = None) -> int:
     """Finish the work a journal describes; returns how many membership pairs it wrote or deleted.
-    `known` is the journal as its writer just stored it (saves re-reading it)."""
+    `known` is the journal as its writer just stored it (saves re-reading it); `guards` its liveness ETags."""
     done = 0
     journal = known
     while True:
@@ -152,6 +169,7 @@ def resume(storage: Storage, tenant_id: str, journal_id: str, known: Entity | No
         if journal is None:
             return done
         work = MemberWork.from_doc(get_document(journal))
+        work.guards = guards or {}
         cursor = int(journal.get("cursor", 0))
         journal_op = Op("merge", {"PartitionKey": tenant_id, "RowKey": journal["RowKey"]})
         if work.purge_group or work.purge_user:
@@ -160,7 +178,7 @@ def resume(storage: Storage, tenant_id: str, journal_id: str, known: Entity | No
             finished = not pairs
             consumed = len(pairs)
         else:
-            ops, consumed = _chunk_ops(tenant_id, work, cursor, _PAIRS_PER_CHUNK)
+            ops, consumed = _chunk_ops(tenant_id, work, cursor, 2 * _PAIRS_PER_CHUNK)
             finished = cursor + consumed >= len(_pair_list(work))
             journal_op.entity["cursor"] = cursor + consumed
         if finished:

@@ -1,30 +1,48 @@
 """Tenants (customer organisations), their secret token and SCIM integration settings.
 
 Rows in the tenants table:
-- `T:<tenantId>` / `tenant`: name, settings, integration state, the current token's digest.
+- `T:<tenantId>` / `tenant`: name, settings, integration state, the current token's digest. The source of
+  truth: admin writes are conditional on its ETag (retried a few times), flag writes merge only their fields.
 - `K:<sha256(token)>` / `token`: the lookup a SCIM request authenticates with, carrying the few settings
-  the SCIM path needs, so that authentication costs exactly one point read. It exists only while the
-  integration is enabled: rotating or disabling deletes it, which revokes the old token at once.
+  the SCIM path needs, so that authentication costs exactly one point read. It must exist (and be active)
+  only while the tenant row references it: enabled, with that digest.
+
+The two rows live in different partitions (no shared transaction), so their writes are ordered instead:
+- A token row is *published* in two steps: created `pending` (never accepted) before the tenant write, then
+  activated by a merge conditional on that row's ETag after a fresh read of the tenant row confirmed it
+  references the digest. A missing row is never re-created: that could revive a revoked token.
+- A token is *revoked* by deleting its row before the tenant write (whatever crashes later, the old token is
+  dead) and again after it: a publisher that read the tenant before our write can only have created its row
+  before that second delete, so the delete removes it (or its activation finds the row gone and fails).
+- Flag writes on a token row are merges that require the row to exist: they never resurrect it.
+- A crash between the steps leaves the tenant with no working token rather than two; reconciliation
+  (`repair_tokens`) deletes token rows the tenant does not reference and activates a pending one it does.
+  A crash right after the old row's deletion leaves no token at all: the admin rotates again.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from shared import audit, clock
 from shared.audit import ACTOR_ADMIN, Target
-from shared.errors import Invalid, NotFound
+from shared.errors import Conflict, Invalid, NotFound
 from shared.store import keys
 from shared.store.client import Storage
-from shared.store.table import Entity, etag_of
+from shared.store.errors import AlreadyExists, EtagMismatch, RowMissing
+from shared.store.table import Entity, etag_of, timestamp_of
 from shared.tokens import new_token, token_hash, token_hint
 
 TENANT_ROW = "tenant"
 TOKEN_ROW = "token"
+TOKEN_PREFIX = "K:"
 DEFAULT_RETENTION_DAYS = 90
 SCIM_PATH = "/scim/v2"
+_STAGING_QUIET = timedelta(minutes=5)  # longer than an admin request lives
+_RETRIES = 5  # admin writes losing the tenant row's ETag race (SCIM's stale-flag merges, a second admin)
 
 
 class TenantNotFound(NotFound):
@@ -45,21 +63,24 @@ def tenant_pk(tenant_id: str) -> str:
 
 
 def _token_pk(digest: str) -> str:
-    return f"K:{digest}"
+    return TOKEN_PREFIX + digest
 
 
 def tenant_url(public_base_url: str | None) -> str:
     return (public_base_url or "http://127.0.0.1:7071").rstrip("/") + SCIM_PATH
 
 
-def _token_entity(digest: str, tenant: Entity) -> Entity:
-    return {
-        "PartitionKey": _token_pk(digest),
-        "RowKey": TOKEN_ROW,
-        "tenantId": tenant["tenantId"],
-        "autoInvite": bool(tenant.get("autoInvite", False)),
-        "stale": bool(tenant.get("stale", False)),
-    }
+def _copied_fields(tenant: Entity) -> Entity:
+    """The tenant settings a token row carries for the SCIM path."""
+    return {"autoInvite": bool(tenant.get("autoInvite", False)), "stale": bool(tenant.get("stale", False))}
+
+
+def _references(tenant: Entity | None, digest: str) -> bool:
+    return tenant is not None and bool(tenant.get("enabled")) and tenant.get("tokenHash") == digest
+
+
+def _busy() -> Conflict:
+    return Conflict("The tenant was changed concurrently; retry the request.")
 
 
 def view(tenant: Entity) -> dict[str, Any]:
@@ -75,6 +96,45 @@ def view(tenant: Entity) -> dict[str, Any]:
         "tokenCreated": tenant.get("tokenCreated"),
         "syncState": "stale" if tenant.get("stale") else "ok",
     }
+
+
+def _revoke(storage: Storage, digest: str) -> None:
+    storage.tenants.delete(_token_pk(digest), TOKEN_ROW)
+
+
+def _stage_token(storage: Storage, tenant_id: str, digest: str) -> None:
+    """Create the token row `pending` (never accepted): harmless until activated, so it precedes the
+    tenant write and a crash after that write leaves something for reconciliation to activate."""
+    try:
+        storage.tenants.create({"PartitionKey": _token_pk(digest), "RowKey": TOKEN_ROW, "tenantId": tenant_id, "pending": True})
+    except AlreadyExists:
+        pass
+
+
+def _activate_token(storage: Storage, tenant_id: str, digest: str, *, our_write: str | None = None) -> bool:
+    """Activate the staged row of `digest` if the tenant references it (else remove it); True if valid.
+    A missing row was revoked and is not re-created (that could revive a revoked token), except by the
+    rotation or enable that wrote the tenant row `our_write` while that write is still the latest: then
+    the deletion came from an operation that lost to ours (a disable's delete reaching our staged row)."""
+    pk = _token_pk(digest)
+    for _ in range(_RETRIES):
+        row = storage.tenants.get(pk, TOKEN_ROW)
+        tenant = storage.tenants.get(tenant_pk(tenant_id), TENANT_ROW)  # after the row's ETag: see module doc
+        if row is None:
+            if our_write is None or tenant is None or etag_of(tenant) != our_write:
+                return False
+            _stage_token(storage, tenant_id, digest)
+            continue
+        try:
+            if not _references(tenant, digest):
+                storage.tenants.delete(pk, TOKEN_ROW, etag=etag_of(row))
+                return False
+            fields = {"PartitionKey": pk, "RowKey": TOKEN_ROW, "pending": False, **_copied_fields(tenant)}  # type: ignore[arg-type]
+            storage.tenants.update(fields, etag=etag_of(row), replace=False)
+            return True
+        except (EtagMismatch, RowMissing):
+            continue  # a flag merge or a revocation came between: decide again on fresh rows
+    return False
 
 
 def _is_unicode_text(text: str) -> bool:
@@ -93,7 +153,6 @@ def create_tenant(storage: Storage, name: str) -> tuple[dict[str, Any], str]:
         raise Invalid("A tenant name must be Unicode text (it holds a lone UTF-16 surrogate).")
     tenant_id = uuid.uuid4().hex
     token = new_token()
-    digest = token_hash(token)
     tenant: Entity = {
         "PartitionKey": tenant_pk(tenant_id),
         "RowKey": TENANT_ROW,
@@ -103,13 +162,14 @@ def create_tenant(storage: Storage, name: str) -> tuple[dict[str, Any], str]:
         "enabled": True,
         "autoInvite": False,
         "retentionDays": DEFAULT_RETENTION_DAYS,
-        "tokenHash": digest,
+        "tokenHash": token_hash(token),
         "tokenHint": token_hint(token),
         "tokenCreated": clock.iso(),
         "stale": False,
     }
+    _stage_token(storage, tenant_id, tenant["tokenHash"])
     storage.tenants.create(tenant)
-    storage.tenants.upsert(_token_entity(digest, tenant), replace=True)
+    _activate_token(storage, tenant_id, tenant["tokenHash"])
     audit.record(storage, tenant_id, ACTOR_ADMIN, "tenant.create", Target("Tenant", tenant_id, tenant["name"]))
     return view(tenant), token
 
@@ -135,7 +195,7 @@ def authenticate(storage: Storage, token: str | None) -> TenantAuth | None:
     if not token:
         return None
     row = storage.tenants.get(_token_pk(token_hash(token)), TOKEN_ROW)
-    if row is None:
+    if row is None or row.get("pending"):
         return None
     return TenantAuth(
         tenant_id=row["tenantId"], auto_invite=bool(row.get("autoInvite", False)), stale=bool(row.get("stale", False))
@@ -143,61 +203,127 @@ def authenticate(storage: Storage, token: str | None) -> TenantAuth | None:
 
 
 def rotate_token(storage: Storage, tenant_id: str) -> tuple[dict[str, Any], str]:
-    """A new token; the previous one stops working before this returns."""
-    tenant = get_entity(storage, tenant_id)
-    old_digest = tenant["tokenHash"]
+    """A new token; the previous one stops working before this returns (and for good)."""
     token = new_token()
-    tenant.update(tokenHash=token_hash(token), tokenHint=token_hint(token), tokenCreated=clock.iso())
-    storage.tenants.update(tenant, etag=etag_of(tenant))
-    storage.tenants.delete(_token_pk(old_digest), TOKEN_ROW)
-    if tenant["enabled"]:
-        storage.tenants.upsert(_token_entity(tenant["tokenHash"], tenant), replace=True)
-    audit.record(storage, tenant_id, ACTOR_ADMIN, "token.rotate", Target("Token", tenant_id, tenant["tokenHint"]))
-    return view(tenant), token
+    for _ in range(_RETRIES):
+        tenant = get_entity(storage, tenant_id)
+        old_digest = tenant["tokenHash"]
+        _revoke(storage, old_digest)  # first: from any crash point on, the old token is dead
+        if tenant["enabled"]:
+            _stage_token(storage, tenant_id, token_hash(token))
+        tenant.update(tokenHash=token_hash(token), tokenHint=token_hint(token), tokenCreated=clock.iso())
+        try:
+            written = storage.tenants.update(tenant, etag=etag_of(tenant))
+        except EtagMismatch:
+            continue
+        _revoke(storage, old_digest)
+        if tenant["enabled"]:
+            _activate_token(storage, tenant_id, tenant["tokenHash"], our_write=written)
+        audit.record(storage, tenant_id, ACTOR_ADMIN, "token.rotate", Target("Token", tenant_id, tenant["tokenHint"]))
+        return view(tenant), token
+    raise _busy()
 
 
 def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, Any]:
-    tenant = get_entity(storage, tenant_id)
-    tenant["enabled"] = enabled
-    storage.tenants.update(tenant, etag=etag_of(tenant))
-    if enabled:
-        storage.tenants.upsert(_token_entity(tenant["tokenHash"], tenant), replace=True)
-    else:
-        storage.tenants.delete(_token_pk(tenant["tokenHash"]), TOKEN_ROW)
-    action = "integration.enable" if enabled else "integration.disable"
-    audit.record(storage, tenant_id, ACTOR_ADMIN, action, Target("Tenant", tenant_id, tenant["name"]))
-    return view(tenant)
+    for _ in range(_RETRIES):
+        tenant = get_entity(storage, tenant_id)
+        switching_on = enabled and not tenant["enabled"]  # enabling an enabled tenant revives nothing
+        if switching_on:
+            _stage_token(storage, tenant_id, tenant["tokenHash"])
+        elif not enabled:
+            _revoke(storage, tenant["tokenHash"])
+        tenant["enabled"] = enabled
+        try:
+            written = storage.tenants.update(tenant, etag=etag_of(tenant))
+        except EtagMismatch:
+            continue
+        if switching_on:
+            _activate_token(storage, tenant_id, tenant["tokenHash"], our_write=written)
+        elif not enabled:
+            _revoke(storage, tenant["tokenHash"])
+        action = "integration.enable" if enabled else "integration.disable"
+        audit.record(storage, tenant_id, ACTOR_ADMIN, action, Target("Tenant", tenant_id, tenant["name"]))
+        return view(tenant)
+    raise _busy()
+
+
+def _merge_token_row(storage: Storage, digest: str, fields: Entity) -> None:
+    """Merge fields into an existing token row only: a revoked token's row stays gone."""
+    try:
+        storage.tenants.update({"PartitionKey": _token_pk(digest), "RowKey": TOKEN_ROW, **fields}, etag=None, replace=False)
+    except RowMissing:
+        pass
 
 
 def update_settings(
     storage: Storage, tenant_id: str, *, auto_invite: bool | None = None, retention_days: int | None = None
 ) -> dict[str, Any]:
-    tenant = get_entity(storage, tenant_id)
-    changed: list[str] = []
-    if auto_invite is not None and bool(tenant.get("autoInvite")) != auto_invite:
-        tenant["autoInvite"] = auto_invite
-        changed.append("autoInvite")
-    if retention_days is not None:
-        if not 1 <= retention_days <= 3650:
-            raise Invalid("retentionDays must be between 1 and 3650.")
-        if int(tenant.get("retentionDays", DEFAULT_RETENTION_DAYS)) != retention_days:
+    if retention_days is not None and not 1 <= retention_days <= 3650:
+        raise Invalid("retentionDays must be between 1 and 3650.")
+    for _ in range(_RETRIES):
+        tenant = get_entity(storage, tenant_id)
+        changed: list[str] = []
+        if auto_invite is not None and bool(tenant.get("autoInvite")) != auto_invite:
+            tenant["autoInvite"] = auto_invite
+            changed.append("autoInvite")
+        if retention_days is not None and int(tenant.get("retentionDays", DEFAULT_RETENTION_DAYS)) != retention_days:
             tenant["retentionDays"] = retention_days
             changed.append("retentionDays")
-    if changed:
-        storage.tenants.update(tenant, etag=etag_of(tenant))
-        if tenant["enabled"]:
-            storage.tenants.upsert(_token_entity(tenant["tokenHash"], tenant), replace=True)
+        if not changed:
+            return view(tenant)
+        try:
+            storage.tenants.update(tenant, etag=etag_of(tenant))
+        except EtagMismatch:
+            continue
+        if "autoInvite" in changed:
+            _merge_token_row(storage, tenant["tokenHash"], {"autoInvite": tenant["autoInvite"]})
         audit.record(
             storage, tenant_id, ACTOR_ADMIN, "settings.update", Target("Tenant", tenant_id, tenant["name"]), changed=changed
         )
-    return view(tenant)
+        return view(tenant)
+    raise _busy()
 
 
 def set_stale(storage: Storage, tenant_id: str, stale: bool) -> None:
-    """Mark or clear `stale` on the tenant and on its token row (where the next SCIM request sees it)."""
+    """Mark or clear `stale` on the tenant and on its token row (where the next SCIM request sees it).
+
+    Merges of these fields only. Marking writes the tenant first, clearing the token row first: however a
+    mark and a clear interleave, the token row is never left clear while the tenant says stale (the
+    opposite heals itself: the next SCIM request clears again)."""
     tenant = get_entity(storage, tenant_id)
-    tenant["stale"] = stale
-    tenant["staleSince"] = clock.iso() if stale else None
-    storage.tenants.update({k: v for k, v in tenant.items() if v is not None}, etag=None)
-    if tenant["enabled"]:
-        storage.tenants.upsert(_token_entity(tenant["tokenHash"], tenant), replace=True)
+    fields: Entity = {"stale": stale, **({"staleSince": clock.iso()} if stale else {})}
+    tenant_merge = {"PartitionKey": tenant_pk(tenant_id), "RowKey": TENANT_ROW, **fields}
+    if not stale:
+        _merge_token_row(storage, tenant["tokenHash"], {"stale": False})
+    try:
+        storage.tenants.update(tenant_merge, etag=None, replace=False)
+    except RowMissing:
+        return
+    if stale:
+        _merge_token_row(storage, tenant["tokenHash"], {"stale": True})
+
+
+def repair_tokens(storage: Storage, tenant_id: str) -> int:
+    """Delete the tenant's token rows it no longer references; activate the one it does if a crash left
+    it pending (mid-rotation, mid-enable, mid-creation). Returns how many rows were repaired.
+
+    Token rows are keyed by digest, so finding a tenant's rows scans them all (one query per 1,000)."""
+    rows = [r for r in storage.tenants.scan_rows(TOKEN_ROW, pk_low=TOKEN_PREFIX, pk_high="K;") if r.get("tenantId") == tenant_id]
+    tenant = storage.tenants.get(tenant_pk(tenant_id), TENANT_ROW)  # read after the rows: see the module doc
+    quiet_since = clock.now() - _STAGING_QUIET
+    repaired = 0
+    for row in rows:
+        if _references(tenant, row["PartitionKey"][len(TOKEN_PREFIX) :]):
+            continue
+        if row.get("pending") and timestamp_of(row) > quiet_since:
+            continue  # staged by a rotation or an enable that may still be running (never valid meanwhile)
+        try:
+            storage.tenants.delete(row["PartitionKey"], TOKEN_ROW, etag=etag_of(row))
+        except (EtagMismatch, RowMissing):
+            continue  # changed since the scan: the next cycle looks again
+        repaired += 1
+    for row in rows:
+        digest = row["PartitionKey"][len(TOKEN_PREFIX) :]
+        if row.get("pending") and _references(tenant, digest) and _activate_token(storage, tenant_id, digest):
+            repaired += 1
+    return repaired

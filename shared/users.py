@@ -183,15 +183,17 @@ def replace_user(scope: Scope, user_id: str, body: Any, if_match: str | None = N
 
 
 def delete_user(scope: Scope, user_id: str, if_match: str | None = None) -> None:
-    """SCIM delete: 404 from now on, but the employee stays (archived) until an admin deletes it."""
-    entity = get_entity(scope, user_id)
-    check_if_match(if_match, entity)
-    pk = scope.tenant_id
-    tombstone = {**entity, **lifecycle.on_scim_delete(entity), "lastModified": clock.iso()}
-    ops = [Op("update", {k: v for k, v in tombstone.items() if v is not None}, etag_of(entity))]
-    ops += removal_ops(USER_INDEXES, pk, user_id, entity, with_name=False)  # the name row keeps pointing at the tombstone
-    ops.append(Op("create", audit.event_entity(pk, scope.actor, "user.delete", Target("User", user_id, entity["userName"]))))
-    try:
+    """SCIM delete: 404 from now on, but the employee stays (archived) until an admin deletes it.
+    A lost ETag race (e.g. a group add guarding this row) re-reads, so the purge sees the new membership."""
+
+    def attempt() -> None:
+        entity = get_entity(scope, user_id)
+        check_if_match(if_match, entity)
+        pk = scope.tenant_id
+        tombstone = {**entity, **lifecycle.on_scim_delete(entity), "lastModified": clock.iso()}
+        ops = [Op("update", {k: v for k, v in tombstone.items() if v is not None}, etag_of(entity))]
+        ops += removal_ops(USER_INDEXES, pk, user_id, entity, with_name=False)  # the name row keeps pointing at the tombstone
+        ops.append(Op("create", audit.event_entity(pk, scope.actor, "user.delete", Target("User", user_id, entity["userName"]))))
         apply_members(scope.storage, pk, ops, MemberWork(purge_user=user_id))
-    except EtagMismatch as exc:
-        raise concurrent_change(SCHEMA, if_match) from exc
+
+    retrying(attempt, SCHEMA, if_match)

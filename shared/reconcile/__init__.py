@@ -22,6 +22,7 @@ from shared.reconcile.phases import NAMES, PHASES, Work
 from shared.reconcile.reports import list_reports, scim_activity, scim_errors, store
 from shared.store import counter
 from shared.store.client import Storage, default_storage
+from shared.store.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 _LEASE_MARGIN = timedelta(seconds=60)  # past the time box: the last unit may overrun it a little
@@ -106,6 +107,8 @@ def reconcile_tenant(storage: Storage, tenant_id: str, *, force: bool, settings:
             report = _report(work, started, start, position, ran, lease.last_report)
         except LeaseLost as lost:
             return {"tenantId": tenant_id, "skipped": str(lost)}
+        except StorageUnavailable:
+            raise  # no release against storage that is down: the lease expires and a later tick resumes
         except Exception:
             release(storage, lease, continuation=position.to_doc(), report_time=None)  # the next tick retries this unit
             raise
@@ -125,6 +128,9 @@ def _each_tenant(storage: Storage, run: Callable[[str], dict[str, Any]], deadlin
             break  # the rest wait for the next tick
         try:
             results.append(run(tenant["tenantId"]))
+        except StorageUnavailable:
+            log.warning("storage unavailable: reconciliation stops until the next tick", exc_info=True)
+            break  # every other tenant would wait out the same timeouts
         except Exception as exc:
             log.exception("reconciliation of tenant %s failed", tenant["tenantId"])
             results.append({"tenantId": tenant["tenantId"], "failed": f"{type(exc).__name__}: {exc}"})
@@ -151,7 +157,11 @@ def run_timer(storage: Storage | None = None, settings: Settings | None = None) 
     def run(one: str) -> dict[str, Any]:
         return reconcile_tenant(storage, one, force=False, settings=settings, deadline=deadline)
 
-    results = [r for r in _each_tenant(storage, run, deadline) if "skipped" not in r]
+    try:
+        results = [r for r in _each_tenant(storage, run, deadline) if "skipped" not in r]
+    except StorageUnavailable:  # even the tenant list could not be read: nothing ran, the next tick retries
+        log.warning("storage unavailable: reconciliation tick skipped", exc_info=True)
+        return []
     log.info("reconciliation tick: %d tenant cycle(s) ran", len(results))
     return results
 

@@ -61,7 +61,13 @@ def _journals(work: Work, resume_point: str | None) -> str | None:
 
 
 def _integrity(work: Work, resume_point: str | None) -> str | None:
+    """Index and membership rows of the partition, and the tenant's token rows (a token row the tenant no
+    longer references must not outlive a race or a crash mid-rotation/disable)."""
     integrity.check(work.storage, work.tenant_id, work.repairs)
+    revoked = tenants.repair_tokens(work.storage, work.tenant_id)
+    if revoked:
+        work.repairs.counts["token"] += revoked
+        audit.record(work.storage, work.tenant_id, ACTOR_RECONCILER, "repair.token", Target("Tenant", work.tenant_id, work.tenant["name"]), details={"rows": revoked})
     return None
 
 

@@ -5,18 +5,44 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any, cast
 
 from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.core.paging import PageIterator
 from azure.data.tables import TableClient, TableEntity, TableServiceClient, TableTransactionError, UpdateMode
 
 from shared.config import Settings
 from shared.store import counter
-from shared.store.errors import AlreadyExists, EtagMismatch, RowMissing, StoreError
+from shared.store.errors import AlreadyExists, EtagMismatch, RowMissing, StorageUnavailable, StoreError
 from shared.store.table import Entity, Op, Row, Table
+
+# Bounds on every storage call. The SDK defaults (300 s per read, 10 retries) let a request hang for
+# minutes when storage accepts connections but never answers; with these a call gives up within about
+# 2 x 4 s and the request answers 503 (Entra retries). A healthy call takes milliseconds; 4 s leaves
+# room for a full 1,000-row page. Reads are retried once after a timeout or a dropped connection (a
+# pooled connection that died with a storage restart); POSTs (creates, transactions) are never re-sent
+# by the SDK after the request went out.
+CLIENT_OPTIONS: dict[str, float] = {
+    "connection_timeout": 2,
+    "read_timeout": 4,
+    "retry_total": 2,
+    "retry_connect": 2,
+    "retry_read": 1,
+    "retry_status": 1,
+    "retry_backoff_factor": 0.2,
+    "retry_backoff_max": 1,
+    "timeout": 12,  # whole call, retries included
+}
 
 
 class AzureTables:
@@ -31,15 +57,16 @@ class AzureTables:
         if s.storage_endpoint:
             from azure.identity import DefaultAzureCredential  # only needed in Azure; keeps local cold start cheap
 
-            return TableServiceClient(endpoint=s.storage_endpoint, credential=DefaultAzureCredential())
+            return TableServiceClient(endpoint=s.storage_endpoint, credential=DefaultAzureCredential(), **CLIENT_OPTIONS)
         if s.storage_connection_string:
-            return TableServiceClient.from_connection_string(s.storage_connection_string)
+            return TableServiceClient.from_connection_string(s.storage_connection_string, **CLIENT_OPTIONS)
         raise RuntimeError("Set SCIM_STORAGE_ENDPOINT (Azure) or SCIM_STORAGE_CONNECTION_STRING (Azurite).")
 
     def __call__(self, name: str) -> AzureTable:
         """The table, created first if missing (Storage calls this once per table, under its lock)."""
         try:
-            self._service.create_table(name)
+            with _reachable():
+                self._service.create_table(name)
         except ResourceExistsError:
             pass
         except HttpResponseError as exc:
@@ -67,6 +94,32 @@ def _translate(exc: HttpResponseError) -> StoreError:
     raise exc
 
 
+@contextmanager
+def _reachable() -> Iterator[None]:
+    """Storage that cannot be reached, times out (CLIENT_OPTIONS' bounds) or fails on its side (5xx)
+    becomes StorageUnavailable; every other error passes unchanged."""
+    try:
+        yield
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise StorageUnavailable(type(exc).__name__) from exc
+    except HttpResponseError as exc:
+        if (exc.status_code or 0) >= 500:
+            raise StorageUnavailable(f"storage answered {exc.status_code}") from exc
+        raise
+
+
+@contextmanager
+def _sdk_call() -> Iterator[None]:
+    """One SDK call's failures as shared.store.errors."""
+    with _reachable():
+        try:
+            yield
+        except HttpResponseError as exc:
+            if (exc.status_code or 0) >= 500:
+                raise
+            raise _translate(exc) from exc
+
+
 def _match(etag: str | None) -> dict[str, Any]:
     if etag is None:
         return {}
@@ -83,10 +136,11 @@ class AzureTable(Table):
 
     def get(self, pk: str, rk: str) -> Row | None:
         counter.record("read")
-        try:
-            return _row(self._client.get_entity(pk, rk))
-        except ResourceNotFoundError:
-            return None
+        with _reachable():
+            try:
+                return _row(self._client.get_entity(pk, rk))
+            except ResourceNotFoundError:
+                return None
 
     def read_page(
         self, pk: str, low: str | None, high: str | None, select: list[str] | None, page_size: int, continuation: str | None
@@ -105,7 +159,8 @@ class AzureTable(Table):
                 " and ".join(clauses), parameters=params, select=select, results_per_page=page_size
             ).by_page(continuation_token=_decode_token(continuation)),
         )
-        page = [_row(entity) for entity in next(pager, [])]
+        with _reachable():
+            page = [_row(entity) for entity in next(pager, [])]
         return page, _encode_token(pager.continuation_token)
 
     def scan_rows(self, row_key: str, *, pk_low: str, pk_high: str) -> Iterator[Row]:
@@ -113,38 +168,38 @@ class AzureTable(Table):
             "PartitionKey ge @low and PartitionKey lt @high and RowKey eq @rk",
             parameters={"low": pk_low, "high": pk_high, "rk": row_key},
         ).by_page()
-        for page in pager:
+        while True:
+            with _reachable():  # each page is its own request
+                page = next(pager, None)
+                rows = None if page is None else [_row(entity) for entity in page]
+            if rows is None:
+                return
             counter.record("query")
-            yield from (_row(entity) for entity in page)
+            yield from rows
 
     def upsert(self, entity: Entity, *, replace: bool = False) -> str | None:
         counter.record("write")
-        result = self._client.upsert_entity(entity, mode=UpdateMode.REPLACE if replace else UpdateMode.MERGE)
+        with _sdk_call():
+            result = self._client.upsert_entity(entity, mode=UpdateMode.REPLACE if replace else UpdateMode.MERGE)
         return result.get("etag")
 
     def create(self, entity: Entity) -> str | None:
         counter.record("write")
-        try:
+        with _sdk_call():
             return self._client.create_entity(entity).get("etag")
-        except HttpResponseError as exc:
-            raise _translate(exc) from exc
 
     def update(self, entity: Entity, *, etag: str | None, replace: bool = True) -> str | None:
         counter.record("write")
-        try:
+        with _sdk_call():
             result = self._client.update_entity(
                 entity, mode=UpdateMode.REPLACE if replace else UpdateMode.MERGE, **_match(etag)
             )
-        except HttpResponseError as exc:
-            raise _translate(exc) from exc
         return result.get("etag")
 
     def delete(self, pk: str, rk: str, *, etag: str | None = None) -> None:
         counter.record("write")
-        try:
+        with _sdk_call():
             self._client.delete_entity(pk, rk, **_match(etag))  # the SDK answers a missing row (404) with success
-        except HttpResponseError as exc:
-            raise _translate(exc) from exc
 
     def submit(self, ops: list[Op]) -> list[str | None]:
         batch: list[Any] = []
@@ -158,10 +213,8 @@ class AzureTable(Table):
                 batch.append(("update", op.entity, {"mode": mode, **_match(op.etag)}))
             else:
                 batch.append(("delete", op.entity, _match(op.etag)))
-        try:
+        with _sdk_call():
             results = self._client.submit_transaction(batch)
-        except HttpResponseError as exc:
-            raise _translate(exc) from exc
         return [r.get("etag") for r in results]
 
 

@@ -40,3 +40,8 @@ class InvalidTransaction(StoreError):
 
 class TransactionTooLarge(InvalidTransaction):
     """An entity-group transaction must stay within 100 operations, 4 MiB and one partition."""
+
+
+class StorageUnavailable(StoreError):
+    """Storage did not answer in time or answered with a server error: the request may be retried later
+    (the HTTP edges answer 503 with Retry-After)."""
