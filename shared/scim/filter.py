@@ -32,7 +32,7 @@ from scim2_models.path import (
 from shared.scim.casing import fold
 from shared.scim.errors import ScimError
 from shared.scim.normalize import as_bool
-from shared.scim.limits import MAX_FILTER_LENGTH, check_text
+from shared.scim.limits import MAX_FILTER_LENGTH, MAX_FILTER_TERMS, check_text
 from shared.scim.schema import AttrDef, ResourceSchema
 
 __all__ = ["FilterNode", "attribute_value", "entry_matches", "lookup", "matches", "parse_filter"]
@@ -71,9 +71,23 @@ def parse_filter(text: str) -> FilterNode:
         raise ScimError(400, "invalidFilter", f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
     check_text(text, "The filter", "invalidFilter")
     try:
-        return ScimFilter(_quote_bare_values(text)).ast  # the library also bounds nesting depth
+        tree = ScimFilter(_quote_bare_values(text)).ast  # the library also bounds nesting depth
     except (SCIMException, ValueError):
-        return _parse_strict(text)  # reports the error at the client's own column numbers
+        tree = _parse_strict(text)  # reports the error at the client's own column numbers
+    if _terms(tree) > MAX_FILTER_TERMS:
+        raise ScimError(400, "invalidFilter", f"The filter has more than {MAX_FILTER_TERMS} comparisons; split it into simpler requests.")
+    return tree
+
+
+def _terms(node: Any) -> int:
+    """Comparisons and presence tests in a filter tree (value paths count their inner filter)."""
+    if isinstance(node, LogicalExpr):
+        return sum(_terms(term) for term in node.terms)
+    if isinstance(node, Not):
+        return _terms(node.expr)
+    if isinstance(node, ValuePath):
+        return _terms(node.val_filter)
+    return 1
 
 
 def _parse_strict(text: str) -> FilterNode:

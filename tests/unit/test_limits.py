@@ -197,3 +197,12 @@ def test_sorting_uses_the_same_rule():
     resources = [{"id": "1", "userName": "strasse"}, {"id": "2", "userName": "STRAßE"}, {"id": "3", "userName": "Straße"}]
     ordered = sort_resources(resources, USER_SCHEMA, "userName", "ascending")
     assert [r["id"] for r in ordered] == ["1", "2", "3"]  # ß sorts after s; the two ß spellings keep their order
+
+
+def test_filters_are_capped_in_comparisons():
+    """A filter is evaluated on every unindexed resource, so its comparisons multiply the scan's CPU."""
+    at_cap = " or ".join(['emails[type eq "work" and value ew "@x"]'] * (limits.MAX_FILTER_TERMS // 2))
+    parse_filter(at_cap)
+    error = _fails("invalidFilter", parse_filter, at_cap + ' or userName pr')
+    assert f"{limits.MAX_FILTER_TERMS} comparisons" in error.detail
+    _fails("invalidFilter", parse_filter, " and ".join(["not (title pr)"] * (limits.MAX_FILTER_TERMS + 1)))

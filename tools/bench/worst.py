@@ -9,7 +9,7 @@ import json
 import time
 from typing import Any, Callable, Iterator
 
-from scim_handlers.http import MAX_BODY_BYTES
+from scim_handlers.pipeline import MAX_BODY_BYTES
 from shared.scim import limits
 from shared.scim.errors import ScimError
 from shared.scim.filter import matches, parse_filter
@@ -53,8 +53,9 @@ def _cases() -> Iterator[tuple[str, bytes, Callable[[Any], Any]]]:
     yield "POST user: largest accepted document", json.dumps({"userName": "u", "roles": [{"value": "r" * 2_500, "type": str(i)} for i in range(limits.MAX_ENTRIES)]}).encode(), lambda b: clean_resource(b, USER_SCHEMA)
     users = [{**USER, "userName": f"user{i}", "id": f"{i:032x}"} for i in range(limits.MAX_ENTRIES * 5)]
     terms = [f'emails[type eq "t{i}" and value ew "@z"]' for i in range(limits.MAX_FILTER_LENGTH)]
-    longest = " or ".join(terms[: next(n for n in range(len(terms), 0, -1) if len(" or ".join(terms[:n])) <= limits.MAX_FILTER_LENGTH)])
-    yield "GET list: longest filter over 500 users, sorted", json.dumps({"filter": longest, "sortBy": "emails.value"}).encode(), lambda b: _filter(b, users)
+    most = limits.MAX_FILTER_TERMS // 2  # each term holds two comparisons
+    longest = " or ".join(terms[: next(n for n in range(most, 0, -1) if len(" or ".join(terms[:n])) <= limits.MAX_FILTER_LENGTH)])
+    yield "GET list: most complex filter over 500 users, sorted", json.dumps({"filter": longest, "sortBy": "emails.value"}).encode(), lambda b: _filter(b, users)
 
 
 def _filter(body: dict[str, Any], users: list[dict[str, Any]]) -> Any:
