@@ -188,6 +188,26 @@ def test_a_group_without_members():
     assert not matches(parse_filter("members pr"), {"id": "g", "displayName": "Empty", "members": []}, GROUP_SCHEMA)
 
 
+@pytest.mark.parametrize(
+    "attribute,stored,equal,unequal",
+    [
+        ("userName", "Ann@Example.com", ["ann@example.com", "ANN@EXAMPLE.COM"], ["ann", "example.com", "ann@example.co", "xann@example.com"]),
+        ("externalId", "Ext-7", ["Ext-7"], ["ext-7", "Ext", "Ext-77"]),
+        ("title", "Lead", ["lead"], ["Lea", "ead", "Leader"]),
+    ],
+)
+def test_eq_is_whole_value_equality(attribute, stored, equal, unequal):
+    """`eq` matches the whole value (case-insensitively unless the attribute is caseExact): never a prefix,
+    suffix or substring; `ne` is its exact negation."""
+    resource = {"id": "1", "userName": "someone", attribute: stored}
+    for value in equal:
+        assert user_matches(f'{attribute} eq "{value}"', resource), value
+        assert not user_matches(f'{attribute} ne "{value}"', resource), value
+    for value in unequal:
+        assert not user_matches(f'{attribute} eq "{value}"', resource), value
+        assert user_matches(f'{attribute} ne "{value}"', resource), value
+
+
 def test_stored_boolean_strings_are_tolerated():
     assert user_matches("active eq false", {"id": "1", "active": "False"})
     assert not user_matches("active eq true", {"id": "1", "active": "False"})
