@@ -85,9 +85,12 @@ def test_reconcile_and_cycles_endpoints(tenant, live_server):
     assert report["tenantId"] == tid and report["complete"] is True and report["scim"]["usersCreated"] == 1
     again = requests.post(f"{live_server}/api/admin/reconcile", params={"tenant": tid}, timeout=TIMEOUT).json()
     assert again[0]["skipped"].startswith("not due")
+    forced = requests.post(f"{live_server}/api/admin/reconcile", params={"tenant": tid, "force": "1"}, timeout=TIMEOUT).json()
+    assert forced[0]["complete"] is True and forced[0]["scim"]["usersCreated"] == 0  # only what happened since the last cycle
     cycles = admin.get("/cycles", params={"limit": "5"})
     assert cycles.status_code == 200
-    assert [(c["tenantId"], c["started"]) for c in cycles.json()] == [(tid, report["started"])]
+    assert [c["started"] for c in cycles.json()] == [forced[0]["started"], report["started"]]
+    assert [c["started"] for c in admin.get("/cycles", params={"limit": "1"}).json()] == [forced[0]["started"]]
     assert {"scim", "repairs", "durationSeconds", "storageCalls"} <= set(cycles.json()[0])
     assert admin.get("/cycles", params={"limit": "many"}).status_code == 400
     assert requests.get(f"{live_server}/api/admin/tenants/{'0' * 32}/cycles", timeout=TIMEOUT).status_code == 404
