@@ -338,6 +338,43 @@ def test_long_filter_within_the_limit_parses():
     assert user_matches(text, {"id": "1", "userName": "USER149"})
 
 
+def test_filter_length_limit_is_inclusive():
+    """MAX_FILTER_LENGTH characters parse; one more is invalidFilter."""
+    from shared.scim.filter import MAX_FILTER_LENGTH
+
+    head = 'userName eq "'
+    exact = head + "a" * (MAX_FILTER_LENGTH - len(head) - 1) + '"'
+    assert len(exact) == MAX_FILTER_LENGTH and parse_filter(exact).value.startswith("a")
+    with pytest.raises(ScimError) as too_long:
+        parse_filter(exact[:-1] + 'a"')
+    assert too_long.value.scim_type == "invalidFilter"
+
+
+def test_a_quoted_value_and_a_bare_value_in_one_filter():
+    node = parse_filter('userName eq "Alice@Example.com" and externalId eq JYoung')
+    assert [t.value for t in node.terms] == ["Alice@Example.com", "JYoung"]
+    assert user_matches('userName eq "alice@example.com" and externalId eq JYoung')
+
+
+def test_lt_is_strict_and_le_is_not():
+    assert not user_matches('userName lt "alice@example.com"')
+    assert user_matches('userName le "alice@example.com"')
+    assert not user_matches('userName gt "alice@example.com"')
+
+
+def test_a_boolean_literal_compares_with_a_string_attribute_as_its_text():
+    assert user_matches("externalId eq true", {"id": "1", "externalId": "true"})
+    assert not user_matches("externalId eq true", {"id": "1", "externalId": "TRUE"})  # externalId is caseExact
+    assert user_matches("externalId eq false", {"id": "1", "externalId": "false"})
+    assert not user_matches("externalId eq false", {"id": "1", "externalId": "true"})
+
+
+def test_a_stored_value_that_is_not_a_date_matches_no_date_comparison():
+    broken = {"id": "1", "meta": {"created": "yesterday", "lastModified": "not a date"}}
+    for op in ("eq", "gt", "lt", "ge", "le"):
+        assert not user_matches(f'meta.lastModified {op} "2024-01-01T00:00:00Z"', broken), op
+
+
 # --- index hints ------------------------------------------------------------------------------------
 
 
