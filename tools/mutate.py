@@ -97,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     text, new = report(statuses, accepted_survivors())
     print(text)
     if not finished:
-        print(f"(the {args.budget:.0f} s budget ended the run; `make mutate` again continues where it stopped)")
+        # mutmut keeps every result; a run without patterns skips mutants that have one, a run with patterns redoes them.
+        again = "continues where it stopped" if not args.patterns else "with no patterns continues where this stopped"
+        print(f"(the {args.budget:.0f} s budget ended the run; `make mutate` {again})")
     return 1 if new else 0
 
 

@@ -23,6 +23,18 @@ def _directory(scope, n_users=4):
     return ids, group["id"]
 
 
+def test_deletes_leave_no_index_rows_behind(storage, tenant, scope):
+    """A deleted user or group takes its externalId index row (and a group its name row) with it, so the
+    first cycle after the deletes has nothing to repair."""
+    tid = tenant["tenantId"]
+    ids, gid = _directory(scope, n_users=2)
+    groups.delete_group(scope, gid)
+    users.delete_user(scope, ids[0])
+    assert row_keys(storage, tid, keys.GROUP_EXTERNAL_ID_INDEX) == set() and row_keys(storage, tid, keys.DISPLAYNAME_INDEX) == set()
+    assert row_keys(storage, tid, keys.USER_EXTERNAL_ID_INDEX) == {keys.external_id_key(keys.USER_EXTERNAL_ID_INDEX, "ext1", ids[1])}
+    assert cycle(storage, tid)["repairs"] == {}
+
+
 def test_every_kind_of_corrupted_row_is_repaired_and_a_second_cycle_finds_nothing(storage, tenant, scope):
     tid = tenant["tenantId"]
     ids, gid = _directory(scope)
