@@ -54,6 +54,18 @@ def _run(patterns: list[str], budget: float, max_children: int) -> bool:
         return False
 
 
+def _stop_leftover_azurites() -> None:
+    """Workers mutmut ends early (timeouts, the budget) never run the fixture that stops their Azurite, which
+    runs in a session of its own; stop every Azurite started from this tree's mutants/ by its process id."""
+    marker = str(ROOT / "mutants" / "node_modules").encode()
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker in (proc / "cmdline").read_bytes():
+                os.kill(int(proc.name), signal.SIGTERM)
+        except (OSError, ValueError):
+            continue  # gone meanwhile, or not ours to read
+
+
 def results() -> dict[str, str]:
     """Every mutant mutmut knows, by name, with its status (killed, survived, no tests, not checked, ...)."""
     done = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -92,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
     args = parser.parse_args(argv)
     _prepare()
-    finished = _run(args.patterns, args.budget, args.max_children)
+    try:
+        finished = _run(args.patterns, args.budget, args.max_children)
+    finally:
+        _stop_leftover_azurites()
     statuses = {n: s for n, s in results().items() if _matches(n, args.patterns)}
     text, new = report(statuses, accepted_survivors())
     print(text)
