@@ -20,10 +20,10 @@ def test_resource_types_and_schemas(client):
     user = schemas["urn:ietf:params:scim:schemas:core:2.0:User"]
     names = {a["name"] for a in user["attributes"]}
     assert "userName" in names and "password" not in names
-    for attribute in user["attributes"]:
-        if attribute["type"] == "complex" and attribute["multiValued"]:
-            for sub in attribute.get("subAttributes", []):
-                if sub["name"] == "type":
-                    assert sub.get("canonicalValues"), attribute["name"]
+    typed = {a["name"]: s for a in user["attributes"] if a["type"] == "complex" and a["multiValued"] for s in a.get("subAttributes", []) if s["name"] == "type"}
+    assert set(typed) == {"emails", "phoneNumbers", "ims", "photos", "addresses", "roles", "groups"}
+    assert all(sub.get("canonicalValues") for sub in typed.values()), typed
+    members = next(a for a in schemas["urn:ietf:params:scim:schemas:core:2.0:Group"]["attributes"] if a["name"] == "members")
+    assert next(s for s in members["subAttributes"] if s["name"] == "type")["canonicalValues"] == ["User"]  # no nested groups
     assert client.get(f"/Schemas/{ENTERPRISE}").status_code == 200
     assert client.get("/Schemas/urn:nope").status_code == 404

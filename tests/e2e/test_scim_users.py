@@ -173,3 +173,89 @@ def test_doubled_slash_and_unknown_query_parameters_are_tolerated(client):
     create(client, "slashy")
     response = client.get("//Users", params={"filter": 'userName eq "slashy"', "aadOptscim062020": ""})
     assert response.status_code == 200 and response.json()["totalResults"] == 1
+
+
+def test_a_rename_cannot_take_another_live_users_username_in_any_case(client):
+    """PATCH and PUT renames check the unique userName index like a create does, case-insensitively, and a
+    refused rename changes nothing."""
+    create(client, "holder@example.com")
+    mover = create(client, "mover@example.com")
+    for variant in ("holder@example.com", "HOLDER@Example.COM"):
+        by_patch = client.patch(f"/Users/{mover['id']}", patch_body({"op": "replace", "path": "userName", "value": variant}))
+        assert_error(by_patch, 409, "uniqueness")
+        assert_error(client.put(f"/Users/{mover['id']}", user_body(variant)), 409, "uniqueness")
+    assert client.get(f"/Users/{mover['id']}").json()["userName"] == "mover@example.com"
+    holders = client.get("/Users", params={"filter": 'userName eq "holder@example.com"'}).json()
+    assert holders["totalResults"] == 1 and holders["Resources"][0]["id"] != mover["id"]
+
+
+def test_a_rename_moves_the_username_index(client):
+    """After a rename the new name finds the user, the old name is free for a new user, and a change of
+    case alone keeps the user findable."""
+    user = create(client, "before@example.com")
+    renamed = client.patch(f"/Users/{user['id']}", patch_body({"op": "replace", "path": "userName", "value": "after@example.com"}))
+    assert renamed.status_code == 200 and renamed.json()["userName"] == "after@example.com"
+    found = client.get("/Users", params={"filter": 'userName eq "AFTER@example.com"'}).json()
+    assert [u["id"] for u in found["Resources"]] == [user["id"]]
+    assert client.get("/Users", params={"filter": 'userName eq "before@example.com"'}).json()["totalResults"] == 0
+    assert create(client, "before@example.com")["id"] != user["id"]
+    assert client.put(f"/Users/{user['id']}", user_body("After@Example.com")).status_code == 200
+    found = client.get("/Users", params={"filter": 'userName eq "after@example.com"'}).json()
+    assert [u["userName"] for u in found["Resources"]] == ["After@Example.com"]
+
+
+def test_a_rename_may_take_the_username_of_a_deleted_user(client):
+    """A SCIM-deleted user keeps its userName row (pointing at the archived employee); a live user renamed
+    onto that name takes the row over, and the old employee does not come back."""
+    gone = create(client, "recycled@example.com")
+    assert client.delete(f"/Users/{gone['id']}").status_code == 204
+    user = create(client, "newcomer@example.com")
+    renamed = client.patch(f"/Users/{user['id']}", patch_body({"op": "replace", "path": "userName", "value": "Recycled@example.com"}))
+    assert renamed.status_code == 200, renamed.text
+    found = client.get("/Users", params={"filter": 'userName eq "recycled@example.com"'}).json()
+    assert [u["id"] for u in found["Resources"]] == [user["id"]]
+    assert_error(client.get(f"/Users/{gone['id']}"), 404)
+    assert_error(client.post("/Users", user_body("recycled@example.com")), 409, "uniqueness")
+
+
+def test_get_user_with_attributes_groups_lists_its_groups(client):
+    from tests.e2e.test_scim_groups import make_group
+
+    user = create(client, "grouped@example.com")
+    loner = create(client, "loner@example.com")
+    first = make_group(client, "Grouped One", [user["id"]])
+    second = make_group(client, "Grouped Two", [user["id"], loner["id"]])
+    body = client.get(f"/Users/{user['id']}", params={"attributes": "groups"}).json()
+    assert set(body) == {"schemas", "id", "groups"}
+    assert sorted(g["value"] for g in body["groups"]) == sorted([first["id"], second["id"]])
+    assert all(g["$ref"].endswith(f"/Groups/{g['value']}") and g["type"] == "direct" for g in body["groups"])
+    assert [g["value"] for g in client.get(f"/Users/{loner['id']}", params={"attributes": "groups"}).json()["groups"]] == [second["id"]]
+    assert "groups" not in client.get(f"/Users/{user['id']}").json()  # groups cost extra reads: only on request
+
+
+def test_remove_with_a_value_filter_removes_every_matching_entry(client):
+    emails = [{"value": "w1@example.com", "type": "work"}, {"value": "h@example.com", "type": "home"}, {"value": "w2@example.com", "type": "work"}]
+    user = create(client, "many-mails@example.com", emails=emails)
+    response = client.patch(f"/Users/{user['id']}", patch_body({"op": "remove", "path": 'emails[type eq "work"]'}))
+    assert response.status_code == 200
+    assert response.json()["emails"] == [{"value": "h@example.com", "type": "home"}]
+    assert client.get(f"/Users/{user['id']}").json()["emails"] == [{"value": "h@example.com", "type": "home"}]
+
+
+def test_filter_eq_on_an_attribute_without_an_index(client):
+    """`eq` is equality (case-insensitive for caseExact=false strings), not a prefix or substring match;
+    title has no index, so the filter is evaluated on the documents themselves."""
+    create(client, "eq-a", title="Engineer")
+    create(client, "eq-b", title="Engineering Lead")
+    create(client, "eq-c", title="engineer")
+    create(client, "eq-d")
+
+    def names(query: str) -> list[str]:
+        body = client.get("/Users", params={"filter": query, "sortBy": "userName"}).json()
+        return [u["userName"] for u in body["Resources"]]
+
+    assert names('title eq "engineer"') == ["eq-a", "eq-c"]
+    assert names('title eq "Engineer Lead"') == []
+    assert names('title eq "Engin"') == []
+    assert names('title ne "engineer"') == ["eq-b", "eq-d"]
+    assert names('userName eq "eq-b" and title eq "engineering lead"') == ["eq-b"]

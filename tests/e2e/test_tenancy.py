@@ -35,6 +35,18 @@ def test_disable_and_enable_the_integration(scim_tenant, tenant_storage, client)
     assert client.get("/Users").status_code == 200
 
 
+def test_a_token_matches_only_in_full(scim_tenant, client):
+    """The whole token decides the tenant: a token that shares all but its last character, a prefix of it,
+    or the token with something appended is refused."""
+    token = scim_tenant["token"]
+    assert client.get("/Users").status_code == 200
+    last = "A" if token[-1] != "A" else "B"
+    for near in (token[:-1] + last, token[:24], token[:-1], token + "x", token.upper()):
+        assert near != token
+        response = ScimClient(scim_tenant["tenantUrl"], near).get("/Users")
+        assert_error(response, 401)
+
+
 def test_same_username_in_two_tenants(client, other_tenant):
     other = ScimClient(other_tenant["tenantUrl"], other_tenant["token"])
     create(client, "shared@example.com")
@@ -50,19 +62,21 @@ def test_a_tenant_cannot_see_or_touch_another_tenants_data(client, other_tenant)
         assert_error(other.patch(path, patch_body({"op": "replace", "path": "displayName", "value": "pwned"})), 404)
         assert_error(other.put(path, {"userName": "pwned", "displayName": "pwned"}), 404)
         assert_error(other.delete(path), 404)
+    # Each crafted filter is valid SCIM, so it runs (200) and searches the caller's tenant only: the owner
+    # finds what the filter names, the other tenant finds nothing.
     crafted = [
-        'userName eq "victim@example.com"',
-        'externalId eq "victim-ext"',
-        f'id eq "{victim["id"]}"',
-        'userName eq "x" or userName pr',
-        'userName eq "\\" or \\"1\\" eq \\"1"',
-        "userName eq \"victim@example.com') or (PartitionKey ne '\"",
+        ('userName eq "victim@example.com"', 1),
+        ('externalId eq "victim-ext"', 1),
+        (f'id eq "{victim["id"]}"', 1),
+        ('userName eq "x" or userName pr', 1),
+        ('userName eq "\\" or \\"1\\" eq \\"1"', 0),
+        ("userName eq \"victim@example.com') or (PartitionKey ne '\"", 0),
     ]
-    for query in crafted:
+    for query, owner_hits in crafted:
         response = other.get("/Users", params={"filter": query})
-        assert response.status_code in (200, 400)
-        if response.status_code == 200:
-            assert response.json()["totalResults"] == 0, query
+        assert response.status_code == 200, (query, response.text)
+        assert response.json()["totalResults"] == 0, query
+        assert client.get("/Users", params={"filter": query}).json()["totalResults"] == owner_hits, query
     groups = other.get("/Groups", params={"filter": 'displayName eq "Secret Group"'}).json()
     assert groups["totalResults"] == 0
     other_group = make_group(other, "Mine")

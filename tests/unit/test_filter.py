@@ -8,6 +8,7 @@ from scim2_models.path import ScimFilter
 from shared.query_plan import member_values
 from shared.scim.errors import ScimError
 from shared.scim.filter import entry_matches, matches, parse_filter
+from shared.scim.limits import MAX_FILTER_LENGTH
 from shared.scim.schema import EMPLOYEE, ENTERPRISE_USER, GROUP, GROUP_SCHEMA, USER, USER_SCHEMA
 
 ALICE_ID = "2819c223f7e6b1e5a1b2c3d4e5f60718"
@@ -189,6 +190,26 @@ def test_a_group_without_members():
     assert not matches(parse_filter("members pr"), {"id": "g", "displayName": "Empty", "members": []}, GROUP_SCHEMA)
 
 
+@pytest.mark.parametrize(
+    "attribute,stored,equal,unequal",
+    [
+        ("userName", "Ann@Example.com", ["ann@example.com", "ANN@EXAMPLE.COM"], ["ann", "example.com", "ann@example.co", "xann@example.com"]),
+        ("externalId", "Ext-7", ["Ext-7"], ["ext-7", "Ext", "Ext-77"]),
+        ("title", "Lead", ["lead"], ["Lea", "ead", "Leader"]),
+    ],
+)
+def test_eq_is_whole_value_equality(attribute, stored, equal, unequal):
+    """`eq` matches the whole value (case-insensitively unless the attribute is caseExact): never a prefix,
+    suffix or substring; `ne` is its exact negation."""
+    resource = {"id": "1", "userName": "someone", attribute: stored}
+    for value in equal:
+        assert user_matches(f'{attribute} eq "{value}"', resource), value
+        assert not user_matches(f'{attribute} ne "{value}"', resource), value
+    for value in unequal:
+        assert not user_matches(f'{attribute} eq "{value}"', resource), value
+        assert user_matches(f'{attribute} ne "{value}"', resource), value
+
+
 def test_stored_boolean_strings_are_tolerated():
     assert user_matches("active eq false", {"id": "1", "active": "False"})
     assert not user_matches("active eq true", {"id": "1", "active": "False"})
@@ -318,6 +339,41 @@ def test_long_filter_within_the_limits_parses():
     text = " or ".join(f'userName eq "{value}{i}"' for i in range(10))  # 10 comparisons, ~4,000 characters
     assert 4000 < len(text) <= 4096
     assert user_matches(text, {"id": "1", "userName": (value + "9").upper()})
+
+
+def test_filter_length_limit_is_inclusive():
+    """MAX_FILTER_LENGTH characters parse; one more is invalidFilter."""
+    head = 'userName eq "'
+    exact = head + "a" * (MAX_FILTER_LENGTH - len(head) - 1) + '"'
+    assert len(exact) == MAX_FILTER_LENGTH and parse_filter(exact).value.startswith("a")
+    with pytest.raises(ScimError) as too_long:
+        parse_filter(exact[:-1] + 'a"')
+    assert too_long.value.scim_type == "invalidFilter"
+
+
+def test_a_quoted_value_and_a_bare_value_in_one_filter():
+    node = parse_filter('userName eq "Alice@Example.com" and externalId eq JYoung')
+    assert [t.value for t in node.terms] == ["Alice@Example.com", "JYoung"]
+    assert user_matches('userName eq "alice@example.com" and externalId eq JYoung')
+
+
+def test_lt_is_strict_and_le_is_not():
+    assert not user_matches('userName lt "alice@example.com"')
+    assert user_matches('userName le "alice@example.com"')
+    assert not user_matches('userName gt "alice@example.com"')
+
+
+def test_a_boolean_literal_compares_with_a_string_attribute_as_its_text():
+    assert user_matches("externalId eq true", {"id": "1", "externalId": "true"})
+    assert not user_matches("externalId eq true", {"id": "1", "externalId": "TRUE"})  # externalId is caseExact
+    assert user_matches("externalId eq false", {"id": "1", "externalId": "false"})
+    assert not user_matches("externalId eq false", {"id": "1", "externalId": "true"})
+
+
+def test_a_stored_value_that_is_not_a_date_matches_no_date_comparison():
+    broken = {"id": "1", "meta": {"created": "yesterday", "lastModified": "not a date"}}
+    for op in ("eq", "gt", "lt", "ge", "le"):
+        assert not user_matches(f'meta.lastModified {op} "2024-01-01T00:00:00Z"', broken), op
 
 
 # --- membership tests (the plan's member_values must not change the answer) ------------------------

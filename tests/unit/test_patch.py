@@ -383,6 +383,22 @@ def test_roles(roles, operation, expected):
     assert doc.get("roles") == expected
 
 
+def test_remove_with_a_value_filter_removes_every_matching_entry():
+    second_work = {"type": "work", "value": "w2@x.com"}
+    start = user(emails=[copy.deepcopy(WORK), copy.deepcopy(HOME), second_work], roles=[{"value": "a", "type": "t"}, {"value": "b"}, {"value": "c", "type": "t"}])
+    result = patch(start, op("remove", 'emails[type eq "work"]'), op("remove", 'roles[type eq "t"]'))
+    assert result.resource["emails"] == [HOME]
+    assert result.resource["roles"] == [{"value": "b"}]
+    assert result.changed == ["emails", "roles"]
+    cleared = patched(start, op("remove", 'emails[type eq "work"].value'))
+    assert cleared["emails"] == [HOME]  # entries left with only their type carry no data and go too
+
+
+def test_member_remove_with_a_value_filter_removes_every_id_named():
+    result = patch(group(), op("remove", f'members[value eq "{U1}" or value eq "{U2}" or value eq "{U3}"]'), schema=GROUP_SCHEMA)
+    assert result.members.remove == {U1, U2, U3} and result.members.add == []
+
+
 # --- envelope, legacy and ignored paths -------------------------------------------------------------
 
 
@@ -747,10 +763,20 @@ _ODD_VALUES = [None, "", "x", 0, 1.5, True, [], {}, [None], ["x"], [{}], {"value
 
 @pytest.mark.parametrize("verb,path", list(itertools.product(["add", "replace", "remove"], _ODD_PATHS)))
 def test_odd_values_raise_only_scim_errors(verb, path):
-    """Whatever arrives, the outcome is a patched resource or a 4xx ScimError, never another exception."""
+    """Whatever arrives, the outcome is a 4xx ScimError with a detail, or a patched copy that is still a valid
+    resource: the input untouched, the required name kept, the core schema first, `changed` telling the truth."""
     for value in _ODD_VALUES:
         for schema, start in ((USER_SCHEMA, user(emails=[copy.deepcopy(WORK)])), (GROUP_SCHEMA, group())):
+            before = copy.deepcopy(start)
             try:
-                patch(start, op(verb, path, value), schema=schema)
+                result = patch(start, op(verb, path, value), schema=schema)
             except ScimError as exc:
-                assert 400 <= exc.status < 500
+                assert 400 <= exc.status < 500 and exc.detail, (value, exc)
+                continue
+            assert start == before
+            name = "userName" if schema is USER_SCHEMA else "displayName"
+            assert isinstance(result.resource[name], str) and result.resource[name]
+            assert result.resource["schemas"][0] == schema.core
+            expected_changed = changed_attributes(start, result.resource, schema) + (["members"] if result.members else [])
+            assert result.changed == expected_changed, value
+            assert "members" not in result.resource

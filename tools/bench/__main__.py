@@ -4,7 +4,7 @@ groups, 50,000 memberships). Against SCIM_STORAGE_CONNECTION_STRING / SCIM_STORA
 (seeded through the API); otherwise against a private Azurite it starts and stops itself (seeded
 through its database file).
 
-`python -m tools.bench requests [--repeat N]`: storage calls and latency per SCIM request kind, over
+`python -m tools.bench requests [--repeat N] [--bulk N]`: storage calls and latency per SCIM request kind, over
 HTTP through the local host and a private in-memory Azurite.
 
 `python -m tools.bench import [--repeat N]`: wall time of `import function_app` in fresh processes
@@ -32,14 +32,14 @@ from tools.bench import reconcile, requests_bench, worst
 from tools.bench.seed import Shape
 
 
-def _requests(repeat: int) -> None:
+def _requests(repeat: int, bulk: int) -> None:
     port = processes.free_port()
     with tempfile.TemporaryDirectory(prefix="bench-azurite-") as scratch:
         azurite = processes.start_azurite(port, Path(scratch) / "azurite.log")
         try:
             connection = processes.connection_string(port)
             storage = Storage(Settings.from_env({"SCIM_STORAGE_CONNECTION_STRING": connection}))
-            requests_bench.run(storage, connection, repeat)
+            requests_bench.run(storage, connection, repeat, bulk)
         finally:
             processes.stop(azurite)
 
@@ -55,13 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("benchmark", nargs="?", default="reconcile", choices=["reconcile", "requests", "import", "worst"])
     parser.add_argument("--repeat", type=int, default=20, help="requests: calls per request kind; import: processes")
+    parser.add_argument("--bulk", type=int, default=1000, help="requests: members added by the one large group PATCH")
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--groups", type=int, default=200)
     parser.add_argument("--memberships", type=int, default=50_000)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     if args.benchmark == "requests":
-        _requests(args.repeat)
+        _requests(args.repeat, args.bulk)
         return 0
     if args.benchmark == "worst":
         results = worst.run()

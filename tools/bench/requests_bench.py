@@ -31,7 +31,7 @@ def _measure(label: str, repeat: int, call: Callable[[int], requests.Response]) 
     print(f"{label:<58} storage calls {statistics.median(calls):>4.0f} (incl. 1 auth read)   median {statistics.median(durations):6.1f} ms   p95 {sorted(durations)[int(0.95 * (len(durations) - 1))]:6.1f} ms")
 
 
-def run(storage: Storage, connection: str, repeat: int) -> None:
+def run(storage: Storage, connection: str, repeat: int, bulk: int = 1000) -> None:
     port = processes.free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SCIM_STORAGE_CONNECTION_STRING": connection, "SCIM_PUBLIC_BASE_URL": base}
@@ -55,10 +55,10 @@ def run(storage: Storage, connection: str, repeat: int) -> None:
         _measure('GET /Groups?filter=displayName eq ...&excludedAttributes=members', repeat, lambda i: s.get(url + "/Groups", params={"filter": 'displayName eq "Big"', "excludedAttributes": "members"}))
         _measure("PATCH /Groups/{id} re-add an existing member (no write)", repeat, lambda i: s.patch(f"{url}/Groups/{big}", json={"schemas": [PATCH_OP], "Operations": [{"op": "Add", "path": "members", "value": [{"value": users[i % 50]}]}]}))
         _measure("PATCH /Groups/{id} add 1 new member", repeat, lambda i: s.patch(f"{url}/Groups/{small}", json={"schemas": [PATCH_OP], "Operations": [{"op": "Add", "path": "members", "value": [{"value": users[i % 50]}]}]}))
-        fresh = [s.post(url + "/Users", json={"userName": f"k{i}"}).json()["id"] for i in range(1000)]
+        fresh = [s.post(url + "/Users", json={"userName": f"k{i}"}).json()["id"] for i in range(bulk)]
         thousand = s.post(url + "/Groups", json={"displayName": "Thousand"}).json()["id"]
         started = time.perf_counter()
         response = s.patch(f"{url}/Groups/{thousand}", json={"schemas": [PATCH_OP], "Operations": [{"op": "Add", "path": "members", "value": [{"value": u} for u in fresh]}]})
-        print(f"{'PATCH /Groups/{id} adding 1,000 members in one op':<58} storage calls {response.headers.get('X-Storage-Calls')}   {(time.perf_counter() - started) * 1000:.0f} ms   status {response.status_code}")
+        print(f"{f'PATCH /Groups/{{id}} adding {bulk:,} members in one op':<58} storage calls {response.headers.get('X-Storage-Calls')}   {(time.perf_counter() - started) * 1000:.0f} ms   status {response.status_code}")
     finally:
         processes.stop(process)
