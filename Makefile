@@ -22,7 +22,8 @@ SETUP := $(VENV)/.stamp node_modules/.stamp checkov-venv
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) over a local Azurite, with a demo tenant"
-	@echo "make test   run the whole test suite (tests start their own Azurite)"
+	@echo "make test   lint, type-check and run the whole test suite (tests start their own Azurite)"
+	@echo "make lint       ruff check, ruff format --check and mypy only"
 	@echo "make coverage   the test suite with per-module coverage (subprocesses included); fails under 89%"
 	@echo "make mutate     mutation testing of shared/ within a time budget (MUTATE_ARGS='--budget 600 shared.scim.*')"
 	@echo "make fuzz       the fuzz suite at full size (~20,800 generated cases)"
@@ -67,8 +68,14 @@ run: setup azurite
 	@export SCIM_RECONCILE_SCHEDULE="$${SCIM_RECONCILE_SCHEDULE:-$$($(PY) -c 'from shared.config import DEFAULT_RECONCILE_SCHEDULE as s; print(s)')}"; \
 		exec $(PY) -m tools.localhost --host $(HOST) --port $(PORT)
 
-test: setup
+test: setup lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff (lint + format check) and mypy, configured in pyproject.toml; part of `make test`.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # The fuzz suite at full size (~20,800 generated cases; `make test` runs ~1,200 of them).
 fuzz: setup

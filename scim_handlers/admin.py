@@ -4,8 +4,9 @@ a SCIM bearer token is never accepted here."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import azure.functions as func
 
@@ -25,7 +26,9 @@ ADMIN_EDGE = Edge(
     event="admin.request",
     logger=logging.getLogger("admin.request"),
     content_type="application/json",
-    error_reply=lambda error: Reply(error.status, {"status": error.status, "detail": error.detail}, dict(error.headers)),
+    error_reply=lambda error: Reply(
+        error.status, {"status": error.status, "detail": error.detail}, dict(error.headers)
+    ),
     internal_detail="Internal error.",
 )
 
@@ -82,14 +85,18 @@ def _route(name: str, route: str, methods: list[str], handler: Handler, success:
         return _serve(req, handler, success)
 
     trigger.__name__ = name
-    bp.function_name(name)(bp.route(route="api/admin/" + route, methods=methods, auth_level=func.AuthLevel.FUNCTION)(trigger))
+    bp.function_name(name)(
+        bp.route(route="api/admin/" + route, methods=methods, auth_level=func.AuthLevel.FUNCTION)(trigger)
+    )
 
 
 def _settings(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
     body = _json_body(r)
     retention = body.get("retentionDays")
     return admin.settings(
-        s, p["tenant"], auto_invite=_bool(body.get("autoInvite"), "autoInvite"),
+        s,
+        p["tenant"],
+        auto_invite=_bool(body.get("autoInvite"), "autoInvite"),
         retention_days=None if retention is None else _int(retention, "retentionDays", 0),
     )
 
@@ -105,7 +112,9 @@ def _invite(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
 def _reconcile(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
     # Stay well inside the HTTP request timeout (~230 s); an unfinished cycle resumes on the next tick.
     settings = app_context.current().settings
-    settings = replace(settings, reconcile_time_budget_seconds=min(settings.reconcile_time_budget_seconds, ADMIN_CYCLE_BUDGET_SECONDS))
+    settings = replace(
+        settings, reconcile_time_budget_seconds=min(settings.reconcile_time_budget_seconds, ADMIN_CYCLE_BUDGET_SECONDS)
+    )
     force = r.params.get("force", "").lower() in ("1", "true")
     return reconcile.run_now(s, tenant_id=r.params.get("tenant") or None, force=force, settings=settings)
 
@@ -114,23 +123,70 @@ def _cycles(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
     return admin.cycles(s, p["tenant"], limit=_int(r.params.get("limit"), "limit", 20))
 
 
-_route("admin_tenants_create", "tenants", ["POST"], lambda s, r, p: admin.create_tenant(s, str(_json_body(r).get("name") or "")), 201)
+_route(
+    "admin_tenants_create",
+    "tenants",
+    ["POST"],
+    lambda s, r, p: admin.create_tenant(s, str(_json_body(r).get("name") or "")),
+    201,
+)
 _route("admin_tenants_list", "tenants", ["GET"], lambda s, r, p: admin.list_tenants(s))
 _route("admin_tenant_show", "tenants/{tenant}", ["GET"], lambda s, r, p: admin.show_tenant(s, p["tenant"]))
 _route("admin_tenant_token", "tenants/{tenant}/token", ["POST"], lambda s, r, p: admin.rotate_token(s, p["tenant"]))
-_route("admin_tenant_disable", "tenants/{tenant}/disable", ["POST"], lambda s, r, p: admin.set_enabled(s, p["tenant"], False))
-_route("admin_tenant_enable", "tenants/{tenant}/enable", ["POST"], lambda s, r, p: admin.set_enabled(s, p["tenant"], True))
-_route("admin_tenant_settings_get", "tenants/{tenant}/settings", ["GET"], lambda s, r, p: admin.settings(s, p["tenant"]))
+_route(
+    "admin_tenant_disable",
+    "tenants/{tenant}/disable",
+    ["POST"],
+    lambda s, r, p: admin.set_enabled(s, p["tenant"], False),
+)
+_route(
+    "admin_tenant_enable", "tenants/{tenant}/enable", ["POST"], lambda s, r, p: admin.set_enabled(s, p["tenant"], True)
+)
+_route(
+    "admin_tenant_settings_get", "tenants/{tenant}/settings", ["GET"], lambda s, r, p: admin.settings(s, p["tenant"])
+)
 _route("admin_tenant_settings_set", "tenants/{tenant}/settings", ["PATCH"], _settings)
 _route("admin_tenant_health", "tenants/{tenant}/health", ["GET"], lambda s, r, p: admin.tenant_health(s, p["tenant"]))
-_route("admin_employees_list", "tenants/{tenant}/employees", ["GET"], lambda s, r, p: admin.list_employees(
-    s, p["tenant"], status=r.params.get("status") or None, limit=_int(r.params.get("limit"), "limit", 100), continuation=r.params.get("continuation") or None))
+_route(
+    "admin_employees_list",
+    "tenants/{tenant}/employees",
+    ["GET"],
+    lambda s, r, p: admin.list_employees(
+        s,
+        p["tenant"],
+        status=r.params.get("status") or None,
+        limit=_int(r.params.get("limit"), "limit", 100),
+        continuation=r.params.get("continuation") or None,
+    ),
+)
 _route("admin_employees_invite", "tenants/{tenant}/employees/invite", ["POST"], _invite)
-_route("admin_employee_activate", "tenants/{tenant}/employees/{id}/activate", ["POST"], lambda s, r, p: admin.activate(s, p["tenant"], p["id"]))
-_route("admin_employee_delete", "tenants/{tenant}/employees/{id}", ["DELETE"], lambda s, r, p: admin.delete_employee(s, p["tenant"], p["id"]))
+_route(
+    "admin_employee_activate",
+    "tenants/{tenant}/employees/{id}/activate",
+    ["POST"],
+    lambda s, r, p: admin.activate(s, p["tenant"], p["id"]),
+)
+_route(
+    "admin_employee_delete",
+    "tenants/{tenant}/employees/{id}",
+    ["DELETE"],
+    lambda s, r, p: admin.delete_employee(s, p["tenant"], p["id"]),
+)
 _route("admin_outbox", "tenants/{tenant}/outbox", ["GET"], lambda s, r, p: admin.outbox(s, p["tenant"]))
-_route("admin_audit", "tenants/{tenant}/audit", ["GET"], lambda s, r, p: admin.audit_log(
-    s, p["tenant"], limit=_int(r.params.get("limit"), "limit", 100), since=r.params.get("since") or None, until=r.params.get("until") or None,
-    action=r.params.get("action") or None, target_id=r.params.get("targetId") or None, continuation=r.params.get("continuation") or None))
+_route(
+    "admin_audit",
+    "tenants/{tenant}/audit",
+    ["GET"],
+    lambda s, r, p: admin.audit_log(
+        s,
+        p["tenant"],
+        limit=_int(r.params.get("limit"), "limit", 100),
+        since=r.params.get("since") or None,
+        until=r.params.get("until") or None,
+        action=r.params.get("action") or None,
+        target_id=r.params.get("targetId") or None,
+        continuation=r.params.get("continuation") or None,
+    ),
+)
 _route("admin_reconcile", "reconcile", ["POST"], _reconcile)
 _route("admin_cycles", "tenants/{tenant}/cycles", ["GET"], _cycles)

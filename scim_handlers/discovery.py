@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from scim_handlers import app_context
 from scim_handlers.http import Call
 from scim_handlers.pipeline import Reply
@@ -13,10 +15,12 @@ from shared.scim.listing import list_response
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
-def _get_only(handler):  # type: ignore[no-untyped-def]
+def _get_only(handler: Callable[[Call], Reply]) -> Callable[[Call], Reply]:
     def guarded(call: Call) -> Reply:
         if call.req.method.upper() != "GET":
-            raise ScimError(405, None, f"{call.req.method} is not supported on /{call.route}; use GET.", headers={"Allow": "GET"})
+            raise ScimError(
+                405, None, f"{call.req.method} is not supported on /{call.route}; use GET.", headers={"Allow": "GET"}
+            )
         return handler(call)
 
     return guarded
@@ -31,10 +35,40 @@ def _listing(items: list[dict]) -> Reply:
 
 
 ROUTES = [
-    ScimRoute("discovery_spc", "ServiceProviderConfig", ALL_METHODS, _get_only(lambda c: Reply(200, discovery.service_provider_config(_base(c)))), authenticated=False),
-    ScimRoute("discovery_resource_types", "ResourceTypes", ALL_METHODS, _get_only(lambda c: _listing(discovery.resource_types(_base(c)))), authenticated=False),
-    ScimRoute("discovery_resource_type", "ResourceTypes/{id}", ALL_METHODS, _get_only(lambda c: Reply(200, discovery.get_resource_type(_base(c), c.route_params["id"]))), authenticated=False),
-    ScimRoute("discovery_schemas", "Schemas", ALL_METHODS, _get_only(lambda c: _listing(discovery.schemas(_base(c)))), authenticated=False),
-    ScimRoute("discovery_schema", "Schemas/{id}", ALL_METHODS, _get_only(lambda c: Reply(200, discovery.get_schema(_base(c), c.route_params["id"]))), authenticated=False),
+    ScimRoute(
+        "discovery_spc",
+        "ServiceProviderConfig",
+        ALL_METHODS,
+        _get_only(lambda c: Reply(200, discovery.service_provider_config(_base(c)))),
+        authenticated=False,
+    ),
+    ScimRoute(
+        "discovery_resource_types",
+        "ResourceTypes",
+        ALL_METHODS,
+        _get_only(lambda c: _listing(discovery.resource_types(_base(c)))),
+        authenticated=False,
+    ),
+    ScimRoute(
+        "discovery_resource_type",
+        "ResourceTypes/{id}",
+        ALL_METHODS,
+        _get_only(lambda c: Reply(200, discovery.get_resource_type(_base(c), c.route_params["id"]))),
+        authenticated=False,
+    ),
+    ScimRoute(
+        "discovery_schemas",
+        "Schemas",
+        ALL_METHODS,
+        _get_only(lambda c: _listing(discovery.schemas(_base(c)))),
+        authenticated=False,
+    ),
+    ScimRoute(
+        "discovery_schema",
+        "Schemas/{id}",
+        ALL_METHODS,
+        _get_only(lambda c: Reply(200, discovery.get_schema(_base(c), c.route_params["id"]))),
+        authenticated=False,
+    ),
 ]
 bp = blueprint(ROUTES)

@@ -19,7 +19,11 @@ bp = func.Blueprint()
 
 
 @bp.function_name("scim_fallback")
-@bp.route(route=SCIM_ROUTE_PREFIX + "{*path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(
+    route=SCIM_ROUTE_PREFIX + "{*path}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    auth_level=func.AuthLevel.ANONYMOUS,
+)
 def scim_fallback(req: func.HttpRequest) -> func.HttpResponse:
     path = req.route_params.get("path") or ""
     route, params, known = resolve(ROUTES, path, req.method)

@@ -1,9 +1,9 @@
 """/scim/v2/Groups"""
 
-from shared import groups
-from shared.query import GROUPS
 from scim_handlers.resource_endpoints import Service, routes
 from scim_handlers.triggers import blueprint
+from shared import groups
+from shared.query import GROUPS
 
 SERVICE = Service(
     kind=GROUPS,

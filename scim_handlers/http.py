@@ -6,8 +6,9 @@ error bodies. Every SCIM route goes through `run`, which serves it in the shared
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import azure.functions as func
 
@@ -92,7 +93,9 @@ def _authenticate(call: Call) -> Scope:
         )
     if auth.stale:
         tenants.set_stale(storage, auth.tenant_id, False)
-    return Scope(storage=storage, tenant_id=auth.tenant_id, base_url=context.scim_base_url, auto_invite=auth.auto_invite)
+    return Scope(
+        storage=storage, tenant_id=auth.tenant_id, base_url=context.scim_base_url, auto_invite=auth.auto_invite
+    )
 
 
 def _is_test_connection(call: Call, reply: Reply) -> bool:
@@ -113,8 +116,17 @@ def run(call: Call, handler: Callable[[Call], Reply], *, authenticated: bool = T
         return handler(call)
 
     def observe(reply: Reply) -> None:
-        if call.authenticated_scope is not None and reply.status != 503:  # no counter flush against storage that is down
+        if (
+            call.authenticated_scope is not None and reply.status != 503
+        ):  # no counter flush against storage that is down
             scope = call.authenticated_scope
-            health.observe(scope.storage, scope.tenant_id, error=reply.status >= 400, test_connection=_is_test_connection(call, reply))
+            health.observe(
+                scope.storage,
+                scope.tenant_id,
+                error=reply.status >= 400,
+                test_connection=_is_test_connection(call, reply),
+            )
 
-    return serve(SCIM_EDGE, call, answer, observe=observe, log_fields={"adscimVersion": call.req.headers.get("ADSCIMVersion")})
+    return serve(
+        SCIM_EDGE, call, answer, observe=observe, log_fields={"adscimVersion": call.req.headers.get("ADSCIMVersion")}
+    )

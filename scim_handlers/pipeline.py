@@ -12,8 +12,9 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import azure.functions as func
 
@@ -111,7 +112,9 @@ def _as_problem(edge: Edge, exchange: Exchange, exc: Exception) -> ScimError:
         return ScimError(409, None, str(exc))
     if isinstance(exc, StorageUnavailable):  # the only 5xx that is not a bug: Entra retries after a 503
         edge.logger.warning("storage unavailable on %s %s", exchange.req.method, exchange.route, exc_info=True)
-        return ScimError(503, None, "Storage is temporarily unavailable; retry later.", headers={"Retry-After": RETRY_AFTER_SECONDS})
+        return ScimError(
+            503, None, "Storage is temporarily unavailable; retry later.", headers={"Retry-After": RETRY_AFTER_SECONDS}
+        )
     edge.logger.exception("unhandled error on %s %s", exchange.req.method, exchange.route)
     return ScimError(500, None, edge.internal_detail)
 

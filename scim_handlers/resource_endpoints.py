@@ -3,8 +3,9 @@ Groups; each family module supplies its service functions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from scim_handlers.http import Call
 from scim_handlers.pipeline import Reply
@@ -93,4 +94,3 @@ def routes(prefix: str, endpoint: str, service: Service) -> list[ScimRoute]:
         ScimRoute(f"{prefix}_patch", f"{endpoint}/{{id}}", ("PATCH",), patch),
         ScimRoute(f"{prefix}_delete", f"{endpoint}/{{id}}", ("DELETE",), delete),
     ]
-

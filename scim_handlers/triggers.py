@@ -4,8 +4,8 @@ route re-dispatch paths the host could not match (a doubled slash, a trailing sl
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import azure.functions as func
 
@@ -48,7 +48,9 @@ def _register(bp: func.Blueprint, route: ScimRoute) -> None:
 
     trigger.__name__ = route.name
     bp.function_name(route.name)(
-        bp.route(route=SCIM_ROUTE_PREFIX + route.template, methods=list(route.methods), auth_level=func.AuthLevel.ANONYMOUS)(trigger)
+        bp.route(
+            route=SCIM_ROUTE_PREFIX + route.template, methods=list(route.methods), auth_level=func.AuthLevel.ANONYMOUS
+        )(trigger)
     )
 
 

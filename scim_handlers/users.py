@@ -1,9 +1,9 @@
 """/scim/v2/Users"""
 
-from shared import users
-from shared.query import USERS
 from scim_handlers.resource_endpoints import Service, routes
 from scim_handlers.triggers import blueprint
+from shared import users
+from shared.query import USERS
 
 SERVICE = Service(
     kind=USERS,

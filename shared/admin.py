@@ -34,7 +34,11 @@ def list_tenants(storage: Storage) -> list[dict[str, Any]]:
 
 def show_tenant(storage: Storage, tenant_id: str) -> dict[str, Any]:
     _require_tenant(storage, tenant_id)
-    return {**tenants.get_tenant(storage, tenant_id), "tenantUrl": public_tenant_url(), "health": health.summary(storage, tenant_id)}
+    return {
+        **tenants.get_tenant(storage, tenant_id),
+        "tenantUrl": public_tenant_url(),
+        "health": health.summary(storage, tenant_id),
+    }
 
 
 def rotate_token(storage: Storage, tenant_id: str) -> dict[str, Any]:
@@ -58,7 +62,11 @@ def settings(
 def tenant_health(storage: Storage, tenant_id: str) -> dict[str, Any]:
     _require_tenant(storage, tenant_id)
     view = tenants.get_tenant(storage, tenant_id)
-    return {"integrationEnabled": view["integrationEnabled"], "syncState": view["syncState"], **health.summary(storage, tenant_id)}
+    return {
+        "integrationEnabled": view["integrationEnabled"],
+        "syncState": view["syncState"],
+        **health.summary(storage, tenant_id),
+    }
 
 
 def list_employees(
@@ -69,7 +77,9 @@ def list_employees(
     return {"employees": items, "continuation": token}
 
 
-def invite(storage: Storage, tenant_id: str, *, ids: list[str] | None = None, all_staged: bool = False) -> list[dict[str, Any]]:
+def invite(
+    storage: Storage, tenant_id: str, *, ids: list[str] | None = None, all_staged: bool = False
+) -> list[dict[str, Any]]:
     _require_tenant(storage, tenant_id)
     return employees.invite_employees(storage, tenant_id, ids=ids, all_staged=all_staged)
 
@@ -98,7 +108,14 @@ def audit_log(
     _require_tenant(storage, tenant_id)
     _check_limit(limit)
     events, token = audit.list_events(
-        storage, tenant_id, limit=limit, since=since, until=until, action=action, target_id=target_id, continuation=continuation
+        storage,
+        tenant_id,
+        limit=limit,
+        since=since,
+        until=until,
+        action=action,
+        target_id=target_id,
+        continuation=continuation,
     )
     return {"events": events, "continuation": token}
 

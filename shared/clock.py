@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
-_now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+
+def _system_now() -> datetime:
+    return datetime.now(UTC)
+
+
+_now: Callable[[], datetime] = _system_now
 
 
 def now() -> datetime:
@@ -14,7 +19,7 @@ def now() -> datetime:
 
 def iso(moment: datetime | None = None) -> str:
     """RFC 3339 UTC timestamp with milliseconds, as SCIM meta dates and audit times are written."""
-    return (moment or now()).astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (moment or now()).astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_iso(text: str) -> datetime:
@@ -24,4 +29,4 @@ def parse_iso(text: str) -> datetime:
 def set_clock(fn: Callable[[], datetime] | None) -> None:
     """Force the clock (tests); None restores the real one."""
     global _now
-    _now = fn or (lambda: datetime.now(timezone.utc))
+    _now = fn or _system_now

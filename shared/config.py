@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 # Settings our own code reads.
-SCIM_STORAGE_ENDPOINT = "SCIM_STORAGE_ENDPOINT"  # table service URL -> DefaultAzureCredential (Azure, Cosmos DB for Table)
+SCIM_STORAGE_ENDPOINT = (
+    "SCIM_STORAGE_ENDPOINT"  # table service URL -> DefaultAzureCredential (Azure, Cosmos DB for Table)
+)
 SCIM_STORAGE_CONNECTION_STRING = "SCIM_STORAGE_CONNECTION_STRING"  # Azurite / local only
 SCIM_PUBLIC_BASE_URL = "SCIM_PUBLIC_BASE_URL"  # e.g. https://<app>.azurewebsites.net; Tenant URL = this + /scim/v2
 SCIM_RECONCILE_SCHEDULE = "SCIM_RECONCILE_SCHEDULE"  # NCRONTAB of the reconciliation timer
@@ -58,7 +60,7 @@ class Settings:
     reconcile_time_budget_seconds: int
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         return cls(
             storage_endpoint=env.get(SCIM_STORAGE_ENDPOINT) or None,

@@ -9,11 +9,12 @@ from shared import audit, invitations
 from shared.audit import ACTOR_ADMIN, Target
 from shared.errors import Conflict, Invalid, NotFound
 from shared.lifecycle import STAGED, STATUSES, activate, check_deletable, invite
-from shared.membership import MemberWork, apply as apply_members
+from shared.membership import MemberWork
+from shared.membership import apply as apply_members
 from shared.store import keys
 from shared.store.client import Storage
 from shared.store.errors import EtagMismatch
-from shared.store.table import Entity, Op, etag_of
+from shared.store.table import Entity, Op, Row, etag_of
 
 
 class EmployeeNotFound(NotFound):
@@ -56,7 +57,7 @@ def list_employees(
     return out, None
 
 
-def _get(storage: Storage, tenant_id: str, user_id: str) -> Entity:
+def _get(storage: Storage, tenant_id: str, user_id: str) -> Row:
     row = storage.directory.get(tenant_id, keys.user_key(user_id)) if keys.is_resource_id(user_id) else None
     if row is None:
         raise EmployeeNotFound(f"Employee {user_id!r} not found.")
@@ -64,7 +65,13 @@ def _get(storage: Storage, tenant_id: str, user_id: str) -> Entity:
 
 
 def _transition(
-    storage: Storage, tenant_id: str, row: Entity, updates: dict[str, Any], action: str, extra: list[Op], actor: str = ACTOR_ADMIN
+    storage: Storage,
+    tenant_id: str,
+    row: Entity,
+    updates: dict[str, Any],
+    action: str,
+    extra: list[Op],
+    actor: str = ACTOR_ADMIN,
 ) -> Entity:
     merged = {"PartitionKey": tenant_id, "RowKey": row["RowKey"], **updates}
     target = Target("Employee", keys.user_id(row["RowKey"]), row.get("userName"))
@@ -78,11 +85,18 @@ def _transition(
 
 
 def invite_employees(
-    storage: Storage, tenant_id: str, *, ids: list[str] | None = None, all_staged: bool = False, actor: str = ACTOR_ADMIN
+    storage: Storage,
+    tenant_id: str,
+    *,
+    ids: list[str] | None = None,
+    all_staged: bool = False,
+    actor: str = ACTOR_ADMIN,
 ) -> list[dict[str, Any]]:
     """Invite chosen employees (or every staged one): status `invited`, an outbox row, then delivery."""
     if all_staged:
-        rows = [r for r in storage.directory.query(tenant_id, prefix=keys.USER) if (r.get("status") or STAGED) == STAGED]
+        rows = [
+            r for r in storage.directory.query(tenant_id, prefix=keys.USER) if (r.get("status") or STAGED) == STAGED
+        ]
     elif ids:
         rows = [_get(storage, tenant_id, i) for i in ids]
         for row in rows:
@@ -91,7 +105,9 @@ def invite_employees(
         raise Invalid("Name employees to invite (ids) or choose all staged employees.")
     results = []
     for row in rows:
-        outbox = invitations.queue_ops(tenant_id, {**row, "employeeId": row.get("employeeId") or keys.user_id(row["RowKey"])})
+        outbox = invitations.queue_ops(
+            tenant_id, {**row, "employeeId": row.get("employeeId") or keys.user_id(row["RowKey"])}
+        )
         updated = _transition(storage, tenant_id, row, invite(row), "employee.invite", outbox, actor)
         state = invitations.deliver(storage, tenant_id, outbox[0].entity)
         results.append({**view(updated), "invitation": state})
@@ -114,7 +130,15 @@ def delete_employee(
     if index is not None and index.get("ref") == user_id:
         ops.append(Op("delete", {"PartitionKey": tenant_id, "RowKey": index["RowKey"]}, etag_of(index)))
     if row.get("externalId") is not None and not row.get("deleted"):
-        ops.append(Op("delete", {"PartitionKey": tenant_id, "RowKey": keys.external_id_key(keys.USER_EXTERNAL_ID_INDEX, row["externalId"], user_id)}))
+        ops.append(
+            Op(
+                "delete",
+                {
+                    "PartitionKey": tenant_id,
+                    "RowKey": keys.external_id_key(keys.USER_EXTERNAL_ID_INDEX, row["externalId"], user_id),
+                },
+            )
+        )
     target = Target("Employee", user_id, row.get("userName"))
     ops.append(Op("create", audit.event_entity(tenant_id, actor, action, target)))
     try:

@@ -12,7 +12,8 @@ from typing import Any
 from shared import audit, clock
 from shared.audit import Target
 from shared.indexes import GROUP_INDEXES, index_ops, removal_ops
-from shared.membership import MemberWork, apply as apply_members, group_member_ids
+from shared.membership import MemberWork, group_member_ids
+from shared.membership import apply as apply_members
 from shared.resources import Scope, check_if_match, concurrent_change, is_live, meta, new_id, not_found, retrying
 from shared.scim.errors import ScimError
 from shared.scim.normalize import clean_resource
@@ -92,10 +93,14 @@ def _require_users(scope: Scope, user_ids: list[str]) -> dict[str, str]:
     etags: dict[str, str] = {}
     for start in range(0, len(user_ids), _CHECK_BATCH):
         batch = user_ids[start : start + _CHECK_BATCH]
-        for user_id, etag in zip(batch, map_parallel(live_etag, batch)):
+        for user_id, etag in zip(batch, map_parallel(live_etag, batch), strict=True):
             if etag is None:
                 if directory.get(pk, keys.group_key(user_id)) is not None:
-                    raise ScimError(400, "invalidValue", f"Group {user_id} cannot be a member: nested groups are not supported, members must be users.")
+                    raise ScimError(
+                        400,
+                        "invalidValue",
+                        f"Group {user_id} cannot be a member: nested groups are not supported, members must be users.",
+                    )
                 raise _not_a_user(user_id)
             etags[user_id] = etag
     return etags
@@ -105,9 +110,12 @@ def _existing_members(scope: Scope, group_id: str, user_ids: list[str]) -> set[s
     pk = scope.tenant_id
 
     def is_member(user_id: str) -> bool:
-        return keys.is_resource_id(user_id) and scope.storage.directory.get(pk, keys.member_key(group_id, user_id)) is not None
+        return (
+            keys.is_resource_id(user_id)
+            and scope.storage.directory.get(pk, keys.member_key(group_id, user_id)) is not None
+        )
 
-    return {u for u, present in zip(user_ids, map_parallel(is_member, user_ids)) if present}
+    return {u for u, present in zip(user_ids, map_parallel(is_member, user_ids), strict=True) if present}
 
 
 def _member_work(scope: Scope, group_id: str, changes: MemberChanges | None) -> MemberWork:
@@ -145,7 +153,19 @@ def create_group(scope: Scope, body: Any) -> dict[str, Any]:
     entity = _row(scope, group_id, doc, {})
     ops = [Op("create", entity)] + index_ops(GROUP_INDEXES, scope.tenant_id, group_id, None, entity)
     changed = sorted(k for k in doc if k != "schemas") + (["members"] if work.add else [])
-    ops.append(Op("create", audit.event_entity(scope.tenant_id, scope.actor, "group.create", Target("Group", group_id, doc["displayName"]), changed=changed, details={"added": len(work.add)} if work.add else None)))
+    ops.append(
+        Op(
+            "create",
+            audit.event_entity(
+                scope.tenant_id,
+                scope.actor,
+                "group.create",
+                Target("Group", group_id, doc["displayName"]),
+                changed=changed,
+                details={"added": len(work.add)} if work.add else None,
+            ),
+        )
+    )
     try:
         etags = apply_members(scope.storage, scope.tenant_id, ops, work)
     except AlreadyExists as exc:
@@ -157,7 +177,11 @@ def create_group(scope: Scope, body: Any) -> dict[str, Any]:
 
 
 def get_entity(scope: Scope, group_id: str) -> Entity:
-    entity = scope.storage.directory.get(scope.tenant_id, keys.group_key(group_id)) if keys.is_resource_id(group_id) else None
+    entity = (
+        scope.storage.directory.get(scope.tenant_id, keys.group_key(group_id))
+        if keys.is_resource_id(group_id)
+        else None
+    )
     if entity is None:
         raise not_found(SCHEMA, group_id)
     return entity
@@ -185,12 +209,35 @@ def _update(scope: Scope, group_id: str, if_match: str | None, change: Any) -> E
             # Membership-only changes touch no attribute of the group row: stamp lastModified without
             # an ETag condition, so Entra's parallel member PATCHes on one group never conflict.
             new_entity = {**entity, "lastModified": clock.iso()}
-            ops = [Op("merge", {"PartitionKey": scope.tenant_id, "RowKey": entity["RowKey"], "lastModified": new_entity["lastModified"]})]
+            ops = [
+                Op(
+                    "merge",
+                    {
+                        "PartitionKey": scope.tenant_id,
+                        "RowKey": entity["RowKey"],
+                        "lastModified": new_entity["lastModified"],
+                    },
+                )
+            ]
         else:
             new_entity = _row(scope, group_id, new_doc, entity)
-            ops = [Op("update", new_entity, etag_of(entity))] + index_ops(GROUP_INDEXES, scope.tenant_id, group_id, entity, new_entity)
+            ops = [Op("update", new_entity, etag_of(entity))] + index_ops(
+                GROUP_INDEXES, scope.tenant_id, group_id, entity, new_entity
+            )
         details = {"added": len(work.add), "removed": len(work.remove)} if (work.add or work.remove) else None
-        ops.append(Op("create", audit.event_entity(scope.tenant_id, scope.actor, "group.update", Target("Group", group_id, new_doc["displayName"]), changed=changed, details=details)))
+        ops.append(
+            Op(
+                "create",
+                audit.event_entity(
+                    scope.tenant_id,
+                    scope.actor,
+                    "group.update",
+                    Target("Group", group_id, new_doc["displayName"]),
+                    changed=changed,
+                    details=details,
+                ),
+            )
+        )
         try:
             etags = apply_members(scope.storage, scope.tenant_id, ops, work)
         except AlreadyExists as exc:
@@ -230,7 +277,12 @@ def delete_group(scope: Scope, group_id: str, if_match: str | None = None) -> No
     pk = scope.tenant_id
     ops = [Op("delete", {"PartitionKey": pk, "RowKey": entity["RowKey"]}, etag_of(entity))]
     ops += removal_ops(GROUP_INDEXES, pk, group_id, entity)
-    ops.append(Op("create", audit.event_entity(pk, scope.actor, "group.delete", Target("Group", group_id, entity["displayName"]))))
+    ops.append(
+        Op(
+            "create",
+            audit.event_entity(pk, scope.actor, "group.delete", Target("Group", group_id, entity["displayName"])),
+        )
+    )
     try:
         apply_members(scope.storage, pk, ops, MemberWork(purge_group=group_id))
     except EtagMismatch as exc:

@@ -3,8 +3,8 @@ resource id) and a non-unique externalId index (`IXU:`/`IXG:<externalId>:<id>`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from shared.store import keys
 from shared.store.table import Entity, Op
@@ -21,7 +21,9 @@ USER_INDEXES = IndexSpec("userName", keys.username_key, keys.USER_EXTERNAL_ID_IN
 GROUP_INDEXES = IndexSpec("displayName", keys.displayname_key, keys.GROUP_EXTERNAL_ID_INDEX)
 
 
-def index_ops(spec: IndexSpec, tenant_id: str, resource_id: str, old: Entity | None, new: Entity, *, with_name: bool = True) -> list[Op]:
+def index_ops(
+    spec: IndexSpec, tenant_id: str, resource_id: str, old: Entity | None, new: Entity, *, with_name: bool = True
+) -> list[Op]:
     """The index writes that take a resource row from `old` (None: new resource) to `new`. A name
     that only changes case keeps its row (the key is case-insensitive)."""
     ops: list[Op] = []
@@ -29,19 +31,51 @@ def index_ops(spec: IndexSpec, tenant_id: str, resource_id: str, old: Entity | N
     if with_name and (old_name is None or spec.name_key(old_name) != spec.name_key(new[spec.name_field])):
         if old_name is not None:
             ops.append(Op("delete", {"PartitionKey": tenant_id, "RowKey": spec.name_key(old_name)}))
-        ops.append(Op("create", {"PartitionKey": tenant_id, "RowKey": spec.name_key(new[spec.name_field]), "ref": resource_id}))
+        ops.append(
+            Op("create", {"PartitionKey": tenant_id, "RowKey": spec.name_key(new[spec.name_field]), "ref": resource_id})
+        )
     old_ext = old.get("externalId") if old else None
     if old_ext != new.get("externalId"):
         if old_ext is not None:
-            ops.append(Op("delete", {"PartitionKey": tenant_id, "RowKey": keys.external_id_key(spec.external_prefix, old_ext, resource_id)}))
+            ops.append(
+                Op(
+                    "delete",
+                    {
+                        "PartitionKey": tenant_id,
+                        "RowKey": keys.external_id_key(spec.external_prefix, old_ext, resource_id),
+                    },
+                )
+            )
         if new.get("externalId") is not None:
-            ops.append(Op("create", {"PartitionKey": tenant_id, "RowKey": keys.external_id_key(spec.external_prefix, new["externalId"], resource_id)}))
+            ops.append(
+                Op(
+                    "create",
+                    {
+                        "PartitionKey": tenant_id,
+                        "RowKey": keys.external_id_key(spec.external_prefix, new["externalId"], resource_id),
+                    },
+                )
+            )
     return ops
 
 
-def removal_ops(spec: IndexSpec, tenant_id: str, resource_id: str, entity: Entity, *, with_name: bool = True) -> list[Op]:
+def removal_ops(
+    spec: IndexSpec, tenant_id: str, resource_id: str, entity: Entity, *, with_name: bool = True
+) -> list[Op]:
     """Deletes of a resource's index rows (a SCIM-deleted user keeps its name row: see shared.users)."""
-    ops = [Op("delete", {"PartitionKey": tenant_id, "RowKey": spec.name_key(entity[spec.name_field])})] if with_name else []
+    ops = (
+        [Op("delete", {"PartitionKey": tenant_id, "RowKey": spec.name_key(entity[spec.name_field])})]
+        if with_name
+        else []
+    )
     if entity.get("externalId") is not None:
-        ops.append(Op("delete", {"PartitionKey": tenant_id, "RowKey": keys.external_id_key(spec.external_prefix, entity["externalId"], resource_id)}))
+        ops.append(
+            Op(
+                "delete",
+                {
+                    "PartitionKey": tenant_id,
+                    "RowKey": keys.external_id_key(spec.external_prefix, entity["externalId"], resource_id),
+                },
+            )
+        )
     return ops

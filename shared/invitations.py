@@ -62,10 +62,15 @@ def _message(row: Entity) -> tuple[str, str]:
     return "You're invited", f"Your organisation invited {row['to']} to join. Open the link to activate your account."
 
 
-def deliver(storage: "Storage", tenant_id: str, row: Entity) -> str:
+def deliver(storage: Storage, tenant_id: str, row: Entity) -> str:
     """Try one delivery; returns the row's new state."""
     attempts = int(row.get("attempts", 0)) + 1
-    update: Entity = {"PartitionKey": tenant_id, "RowKey": row["RowKey"], "attempts": attempts, "lastAttempt": clock.iso()}
+    update: Entity = {
+        "PartitionKey": tenant_id,
+        "RowKey": row["RowKey"],
+        "attempts": attempts,
+        "lastAttempt": clock.iso(),
+    }
     try:
         subject, body = _message(row)
         _sender.send(row["to"], subject, body)
@@ -81,7 +86,7 @@ def deliver(storage: "Storage", tenant_id: str, row: Entity) -> str:
     return str(update.get("state", PENDING))
 
 
-def due(storage: "Storage", tenant_id: str) -> list[Entity]:
+def due(storage: Storage, tenant_id: str) -> list[Entity]:
     now = clock.iso()
     return [
         row
@@ -104,5 +109,5 @@ def view(row: Entity) -> dict[str, Any]:
     }
 
 
-def list_outbox(storage: "Storage", tenant_id: str) -> list[dict[str, Any]]:
+def list_outbox(storage: Storage, tenant_id: str) -> list[dict[str, Any]]:
     return [view(row) for row in storage.directory.query(tenant_id, prefix=keys.OUTBOX)]

@@ -58,7 +58,9 @@ def on_scim_delete(row: dict[str, Any]) -> dict[str, Any]:
 
 def invite(row: dict[str, Any]) -> dict[str, Any]:
     if row.get("status") not in (STAGED, INVITED):
-        raise Conflict(f"Only staged or invited employees can be invited; {row.get('userName')} is {row.get('status')}.")
+        raise Conflict(
+            f"Only staged or invited employees can be invited; {row.get('userName')} is {row.get('status')}."
+        )
     return {"status": INVITED, "invitedAt": clock.iso()}
 
 
@@ -71,4 +73,3 @@ def activate(row: dict[str, Any]) -> dict[str, Any]:
 def check_deletable(row: dict[str, Any]) -> None:
     if row.get("status") != ARCHIVED:
         raise Conflict(f"Only archived employees can be deleted; {row.get('userName')} is {row.get('status')}.")
-

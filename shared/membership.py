@@ -46,7 +46,7 @@ class MemberWork:
         return {k: v for k, v in self.__dict__.items() if v and k != "guards"}
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "MemberWork":
+    def from_doc(cls, doc: dict[str, Any]) -> MemberWork:
         return cls(**doc)
 
 
@@ -153,12 +153,14 @@ def _first_transaction(storage: Storage, ops: list[Op]) -> list[str | None]:
             del kept[index]
             continue
         aligned: list[str | None] = [None] * len(ops)
-        for position, etag in zip(kept, etags):
+        for position, etag in zip(kept, etags, strict=True):
             aligned[position] = etag
         return aligned
 
 
-def resume(storage: Storage, tenant_id: str, journal_id: str, known: Entity | None = None, guards: dict[str, str] | None = None) -> int:
+def resume(
+    storage: Storage, tenant_id: str, journal_id: str, known: Entity | None = None, guards: dict[str, str] | None = None
+) -> int:
     """Finish the work a journal describes; returns how many membership pairs it wrote or deleted.
     `known` is the journal as its writer just stored it (saves re-reading it); `guards` its liveness ETags."""
     done = 0

@@ -76,7 +76,7 @@ def _members_of(scope: Scope, group_id: str, candidates: frozenset[str]) -> list
     pk = scope.tenant_id
     ids = sorted(c for c in candidates if keys.is_resource_id(c))
     present = map_parallel(lambda u: scope.storage.directory.get(pk, keys.member_key(group_id, u)) is not None, ids)
-    return [u for u, ok in zip(ids, present) if ok]
+    return [u for u, ok in zip(ids, present, strict=True) if ok]
 
 
 @dataclass

@@ -8,7 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from scim2_models.path import CompareOperator, Comparison, FilterNode, LogicalExpr, LogicalOperator, Not, Present, ValuePath
+from scim2_models.path import (
+    CompareOperator,
+    Comparison,
+    FilterNode,
+    LogicalExpr,
+    LogicalOperator,
+    Not,
+    Present,
+    ValuePath,
+)
 
 from shared.scim.schema import ResourceSchema
 
@@ -52,7 +61,12 @@ def _member_id(node: FilterNode) -> str | None:
     """The user id of `members eq "U"`, `members.value eq "U"` or `members[value eq "U"]`, else None."""
     if isinstance(node, ValuePath):
         inner = node.val_filter
-        if node.sub_attr or not isinstance(inner, Comparison) or inner.attr_path.sub_attr or inner.attr_path.attr.lower() != "value":
+        if (
+            node.sub_attr
+            or not isinstance(inner, Comparison)
+            or inner.attr_path.sub_attr
+            or inner.attr_path.attr.lower() != "value"
+        ):
             return None
         node = inner
     elif not isinstance(node, Comparison) or (node.attr_path.sub_attr or "value").lower() != "value":

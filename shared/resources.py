@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from shared.audit import ACTOR_SCIM
 from shared.scim.errors import ScimError
@@ -29,7 +30,7 @@ class Scope:
     actor: str = ACTOR_SCIM
 
 
-def is_live(entity: Entity | None) -> bool:
+def is_live(entity: Entity | None) -> TypeGuard[Entity]:
     """A resource row SCIM still serves: a SCIM-deleted user stays behind as a `deleted` tombstone
     (the archived employee); groups are deleted outright and never carry the flag."""
     return entity is not None and not entity.get("deleted")
@@ -89,4 +90,8 @@ def not_found(schema: ResourceSchema, resource_id: str) -> ScimError:
 
 def concurrent_change(schema: ResourceSchema, if_match: str | None) -> ScimError:
     """A write lost its ETag race: 412 when the client asked for a version, else 409 after our retries."""
-    return ScimError(412 if if_match else 409, None, f"The {schema.resource_type.lower()} was modified concurrently; retry the request.")
+    return ScimError(
+        412 if if_match else 409,
+        None,
+        f"The {schema.resource_type.lower()} was modified concurrently; retry the request.",
+    )

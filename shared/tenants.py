@@ -106,7 +106,9 @@ def _stage_token(storage: Storage, tenant_id: str, digest: str) -> None:
     """Create the token row `pending` (never accepted): harmless until activated, so it precedes the
     tenant write and a crash after that write leaves something for reconciliation to activate."""
     try:
-        storage.tenants.create({"PartitionKey": _token_pk(digest), "RowKey": TOKEN_ROW, "tenantId": tenant_id, "pending": True})
+        storage.tenants.create(
+            {"PartitionKey": _token_pk(digest), "RowKey": TOKEN_ROW, "tenantId": tenant_id, "pending": True}
+        )
     except AlreadyExists:
         pass
 
@@ -250,7 +252,9 @@ def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, An
 def _merge_token_row(storage: Storage, digest: str, fields: Entity) -> None:
     """Merge fields into an existing token row only: a revoked token's row stays gone."""
     try:
-        storage.tenants.update({"PartitionKey": _token_pk(digest), "RowKey": TOKEN_ROW, **fields}, etag=None, replace=False)
+        storage.tenants.update(
+            {"PartitionKey": _token_pk(digest), "RowKey": TOKEN_ROW, **fields}, etag=None, replace=False
+        )
     except RowMissing:
         pass
 
@@ -278,7 +282,12 @@ def update_settings(
         if "autoInvite" in changed:
             _merge_token_row(storage, tenant["tokenHash"], {"autoInvite": tenant["autoInvite"]})
         audit.record(
-            storage, tenant_id, ACTOR_ADMIN, "settings.update", Target("Tenant", tenant_id, tenant["name"]), changed=changed
+            storage,
+            tenant_id,
+            ACTOR_ADMIN,
+            "settings.update",
+            Target("Tenant", tenant_id, tenant["name"]),
+            changed=changed,
         )
         return view(tenant)
     raise _busy()
@@ -308,7 +317,11 @@ def repair_tokens(storage: Storage, tenant_id: str) -> int:
     it pending (mid-rotation, mid-enable, mid-creation). Returns how many rows were repaired.
 
     Token rows are keyed by digest, so finding a tenant's rows scans them all (one query per 1,000)."""
-    rows = [r for r in storage.tenants.scan_rows(TOKEN_ROW, pk_low=TOKEN_PREFIX, pk_high="K;") if r.get("tenantId") == tenant_id]
+    rows = [
+        r
+        for r in storage.tenants.scan_rows(TOKEN_ROW, pk_low=TOKEN_PREFIX, pk_high="K;")
+        if r.get("tenantId") == tenant_id
+    ]
     tenant = storage.tenants.get(tenant_pk(tenant_id), TENANT_ROW)  # read after the rows: see the module doc
     quiet_since = clock.now() - _STAGING_QUIET
     repaired = 0

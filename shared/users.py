@@ -12,8 +12,9 @@ from typing import Any
 from shared import audit, clock, invitations, lifecycle
 from shared.audit import Target
 from shared.indexes import USER_INDEXES, index_ops, removal_ops
-from shared.membership import MemberWork, apply as apply_members, user_group_ids
-from shared.resources import Scope, check_if_match, concurrent_change, is_live, meta, new_id, not_found, retrying
+from shared.membership import MemberWork, user_group_ids
+from shared.membership import apply as apply_members
+from shared.resources import Scope, check_if_match, is_live, meta, new_id, not_found, retrying
 from shared.scim.errors import ScimError
 from shared.scim.normalize import clean_resource
 from shared.scim.patch import apply_patch, changed_attributes
@@ -37,9 +38,7 @@ def to_resource(scope: Scope, entity: Entity, *, group_ids: list[str] | None = N
     resource: dict[str, Any] = {"schemas": schemas, "id": user_id, **doc}
     resource[EMPLOYEE] = {"status": entity.get("status") or lifecycle.STAGED}
     if group_ids is not None:
-        resource["groups"] = [
-            {"value": g, "$ref": f"{scope.base_url}/Groups/{g}", "type": "direct"} for g in group_ids
-        ]
+        resource["groups"] = [{"value": g, "$ref": f"{scope.base_url}/Groups/{g}", "type": "direct"} for g in group_ids]
     resource["meta"] = meta(scope, SCHEMA, entity, user_id)
     return resource
 
@@ -51,9 +50,11 @@ def _client_document(resource: dict[str, Any]) -> dict[str, Any]:
 
 def _primary_email(doc: dict[str, Any]) -> str | None:
     emails = doc.get("emails") or []
-    chosen = next((e for e in emails if e.get("primary")), None) or next(
-        (e for e in emails if e.get("type") == "work"), None
-    ) or (emails[0] if emails else None)
+    chosen = (
+        next((e for e in emails if e.get("primary")), None)
+        or next((e for e in emails if e.get("type") == "work"), None)
+        or (emails[0] if emails else None)
+    )
     return chosen.get("value") if chosen else None
 
 
@@ -112,7 +113,14 @@ def create_user(scope: Scope, body: Any) -> dict[str, Any]:
         ops.append(Op("create", index_row))
     ops += index_ops(USER_INDEXES, pk, user_id, None, entity, with_name=False)  # the name row is handled above
     action = "user.restore" if previous is not None else "user.create"
-    ops.append(Op("create", audit.event_entity(pk, scope.actor, action, Target("User", user_id, user_name), changed=changed_attributes({}, doc, SCHEMA))))
+    ops.append(
+        Op(
+            "create",
+            audit.event_entity(
+                pk, scope.actor, action, Target("User", user_id, user_name), changed=changed_attributes({}, doc, SCHEMA)
+            ),
+        )
+    )
     if entity.get("status") == lifecycle.INVITED and not (previous and previous.get("invitedAt")):
         ops += invitations.queue_ops(scope.tenant_id, entity)
     try:
@@ -123,10 +131,12 @@ def create_user(scope: Scope, body: Any) -> dict[str, Any]:
 
 
 def get_entity(scope: Scope, user_id: str) -> Entity:
-    entity = scope.storage.directory.get(scope.tenant_id, keys.user_key(user_id)) if keys.is_resource_id(user_id) else None
+    entity = (
+        scope.storage.directory.get(scope.tenant_id, keys.user_key(user_id)) if keys.is_resource_id(user_id) else None
+    )
     if not is_live(entity):
         raise not_found(SCHEMA, user_id)
-    return entity  # type: ignore[return-value]
+    return entity
 
 
 def get_user(scope: Scope, user_id: str, *, with_groups: bool = False) -> dict[str, Any]:
@@ -146,11 +156,20 @@ def _update(scope: Scope, user_id: str, if_match: str | None, change: Any) -> di
             return to_resource(scope, entity)
         status_change = lifecycle.on_active(entity, new_doc.get("active", True) is not False)
         new_entity = _row(scope, user_id, new_doc, {**entity, **status_change})
-        ops = [Op("update", new_entity, etag_of(entity))] + index_ops(USER_INDEXES, scope.tenant_id, user_id, entity, new_entity)
+        ops = [Op("update", new_entity, etag_of(entity))] + index_ops(
+            USER_INDEXES, scope.tenant_id, user_id, entity, new_entity
+        )
         action = "user.update"
         if status_change:
             action = "user.disable" if status_change.get("status") == lifecycle.ARCHIVED else "user.enable"
-        ops.append(Op("create", audit.event_entity(scope.tenant_id, scope.actor, action, Target("User", user_id, new_doc["userName"]), changed=changed)))
+        ops.append(
+            Op(
+                "create",
+                audit.event_entity(
+                    scope.tenant_id, scope.actor, action, Target("User", user_id, new_doc["userName"]), changed=changed
+                ),
+            )
+        )
         etags = _submit_rename(scope, ops, new_doc["userName"])
         return to_resource(scope, with_etag(new_entity, etags[0]))
 
@@ -192,8 +211,15 @@ def delete_user(scope: Scope, user_id: str, if_match: str | None = None) -> None
         pk = scope.tenant_id
         tombstone = {**entity, **lifecycle.on_scim_delete(entity), "lastModified": clock.iso()}
         ops = [Op("update", {k: v for k, v in tombstone.items() if v is not None}, etag_of(entity))]
-        ops += removal_ops(USER_INDEXES, pk, user_id, entity, with_name=False)  # the name row keeps pointing at the tombstone
-        ops.append(Op("create", audit.event_entity(pk, scope.actor, "user.delete", Target("User", user_id, entity["userName"]))))
+        ops += removal_ops(
+            USER_INDEXES, pk, user_id, entity, with_name=False
+        )  # the name row keeps pointing at the tombstone
+        ops.append(
+            Op(
+                "create",
+                audit.event_entity(pk, scope.actor, "user.delete", Target("User", user_id, entity["userName"])),
+            )
+        )
         apply_members(scope.storage, pk, ops, MemberWork(purge_user=user_id))
 
     retrying(attempt, SCHEMA, if_match)

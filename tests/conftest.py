@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from shared import tenants
 from shared.config import Settings
 from shared.store.client import Storage, reset_default_storage
-from tools import processes
 from tests.support.scim import ScimClient
+from tools import processes
+
+pytest_plugins = ["tests.support.fixtures_reconcile"]  # `frozen` (a settable clock) for every suite
 
 
 @pytest.fixture(scope="session")

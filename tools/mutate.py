@@ -68,7 +68,9 @@ def _stop_leftover_azurites() -> None:
 
 def results() -> dict[str, str]:
     """Every mutant mutmut knows, by name, with its status (killed, survived, no tests, not checked, ...)."""
-    done = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [str(MUTMUT), "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return {m.group(1): m.group(2).strip() for m in map(_RESULT.match, done.stdout.splitlines()) if m}
 
 
@@ -99,7 +101,9 @@ def report(statuses: dict[str, str], accepted: set[str]) -> tuple[str, list[str]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.mutate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("patterns", nargs="*", help="mutant names to run, e.g. 'shared.scim.*' (default: all of shared/)")
+    parser.add_argument(
+        "patterns", nargs="*", help="mutant names to run, e.g. 'shared.scim.*' (default: all of shared/)"
+    )
     parser.add_argument("--budget", type=float, default=900, help="seconds mutmut may run (default 900)")
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
     args = parser.parse_args(argv)

@@ -8,8 +8,8 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from tools.localhost.wait import wait_for_port
 
@@ -32,26 +32,48 @@ def connection_string(port: int) -> str:
     )
 
 
-def start(command: Sequence[str], port: int, log_path: Path, env: Mapping[str, str] | None = None, timeout: float = 60) -> subprocess.Popen:
+def start(
+    command: Sequence[str], port: int, log_path: Path, env: Mapping[str, str] | None = None, timeout: float = 60
+) -> subprocess.Popen:
     """Run `command` with output to `log_path`; return once it listens on `port`, or fail showing its log."""
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(list(command), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=dict(env or os.environ), start_new_session=True)
+        process = subprocess.Popen(
+            list(command),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=dict(env or os.environ),
+            start_new_session=True,
+        )
     if not wait_for_port(port, timeout, alive=lambda: process.poll() is None):
         stop(process)
         output = log_path.read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"{command[0]} did not listen on 127.0.0.1:{port} (exit code {process.returncode}):\n{output}")
+        raise RuntimeError(
+            f"{command[0]} did not listen on 127.0.0.1:{port} (exit code {process.returncode}):\n{output}"
+        )
     return process
 
 
 def start_azurite(port: int, log_path: Path) -> subprocess.Popen:
     if not AZURITE_TABLE.exists():
         raise RuntimeError(f"{AZURITE_TABLE} is missing: run `make test` (it installs Azurite from package-lock.json)")
-    command = [str(AZURITE_TABLE), "--inMemoryPersistence", "--tableHost", "127.0.0.1", "--tablePort", str(port),
-               "--skipApiVersionCheck", "--loose", "--silent"]
+    command = [
+        str(AZURITE_TABLE),
+        "--inMemoryPersistence",
+        "--tableHost",
+        "127.0.0.1",
+        "--tablePort",
+        str(port),
+        "--skipApiVersionCheck",
+        "--loose",
+        "--silent",
+    ]
     return start(command, port, log_path, timeout=30)
 
 
-def start_localhost(port: int, env: Mapping[str, str], log_path: Path, app: str = "function_app:app", timers: bool = False) -> subprocess.Popen:
+def start_localhost(
+    port: int, env: Mapping[str, str], log_path: Path, app: str = "function_app:app", timers: bool = False
+) -> subprocess.Popen:
     command = [sys.executable, "-m", "tools.localhost", "--host", "127.0.0.1", "--port", str(port), "--app", app]
     return start(command + ([] if timers else ["--no-timers"]), port, log_path, env)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 from shared import clock, invitations, tenants
 from shared.config import Settings, process_settings
@@ -34,7 +35,7 @@ class _Position:
     point: str | None = None  # the phase's resume point (a page token, or "more")
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any] | None) -> "_Position":
+    def from_doc(cls, doc: dict[str, Any] | None) -> _Position:
         if not doc or doc.get("phase") not in NAMES:
             return cls()  # nothing stored (or a phase this version no longer has): start over
         return cls(NAMES.index(doc["phase"]), doc.get("point"))
@@ -64,7 +65,9 @@ def _advance(work: Work, lease: Lease, position: _Position, deadline: float) -> 
     return ran
 
 
-def _report(work: Work, started: str, start: _Position, position: _Position, ran: list[str], since: str | None) -> dict[str, Any]:
+def _report(
+    work: Work, started: str, start: _Position, position: _Position, ran: list[str], since: str | None
+) -> dict[str, Any]:
     return {
         "tenantId": work.tenant_id,
         "started": started,
@@ -89,7 +92,9 @@ def _report(work: Work, started: str, start: _Position, position: _Position, ran
     }
 
 
-def reconcile_tenant(storage: Storage, tenant_id: str, *, force: bool, settings: Settings, deadline: float) -> dict[str, Any]:
+def reconcile_tenant(
+    storage: Storage, tenant_id: str, *, force: bool, settings: Settings, deadline: float
+) -> dict[str, Any]:
     """One cycle (or the rest of one) for one tenant, or the reason it did not run."""
     tenant = tenants.get_tenant(storage, tenant_id)
     interval = timedelta(minutes=settings.reconcile_interval_minutes)
@@ -137,7 +142,9 @@ def _each_tenant(storage: Storage, run: Callable[[str], dict[str, Any]], deadlin
     return results
 
 
-def run_now(storage: Storage, tenant_id: str | None = None, force: bool = False, settings: Settings | None = None) -> list[dict[str, Any]]:
+def run_now(
+    storage: Storage, tenant_id: str | None = None, force: bool = False, settings: Settings | None = None
+) -> list[dict[str, Any]]:
     """Admin trigger: one tenant (errors raise) or every tenant; without force, only those that are due."""
     settings = settings or process_settings()
     deadline = time.monotonic() + settings.reconcile_time_budget_seconds

@@ -13,8 +13,9 @@ time. The steady state costs only the snapshot queries.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
 
 from shared import audit
 from shared.audit import ACTOR_RECONCILER, Target
@@ -109,7 +110,11 @@ class _NameKey:
 
     def decide(self, rows: Rows) -> _Decision:
         row = rows.get(self.key)
-        live = [c for c in self.claimants if is_live(rows.get(self.kind.resource_key(c))) and self._names_key(rows.get(self.kind.resource_key(c)))]
+        live = [
+            c
+            for c in self.claimants
+            if is_live(rows.get(self.kind.resource_key(c))) and self._names_key(rows.get(self.kind.resource_key(c)))
+        ]
         ref = (row or {}).get("ref") or ""
         holder = rows.get(self.kind.resource_key(ref)) if ref else None
         if self._names_key(holder) and (is_live(holder) or not live):
@@ -121,7 +126,9 @@ class _NameKey:
             op = _put(row, {**_key(self.tenant_id, self.key), "ref": live[0]})
             return _Decision([_Repair("index", op, Target(self.kind.target_type, live[0], name))])
         if row is not None:
-            return _Decision([_Repair("index", _delete(self.tenant_id, self.key, row), Target(self.kind.target_type, ref, self.key))])
+            return _Decision(
+                [_Repair("index", _delete(self.tenant_id, self.key, row), Target(self.kind.target_type, ref, self.key))]
+            )
         return _Decision()
 
 
@@ -176,13 +183,30 @@ class _Pair:
         ]
 
     def decide(self, rows: Rows) -> _Decision:
-        ends_exist = rows.get(keys.group_key(self.group_id)) is not None and is_live(rows.get(keys.user_key(self.user_id)))
-        pair = {k: rows.get(k) for k in (keys.member_key(self.group_id, self.user_id), keys.member_of_key(self.user_id, self.group_id))}
+        ends_exist = rows.get(keys.group_key(self.group_id)) is not None and is_live(
+            rows.get(keys.user_key(self.user_id))
+        )
+        pair = {
+            k: rows.get(k)
+            for k in (keys.member_key(self.group_id, self.user_id), keys.member_of_key(self.user_id, self.group_id))
+        }
         target = Target("Membership", f"{self.group_id}:{self.user_id}")
         if ends_exist and any(row is not None for row in pair.values()):  # half a pair: complete it
-            return _Decision([_Repair("membership", Op("create", _key(self.tenant_id, k)), target) for k, row in pair.items() if row is None])
+            return _Decision(
+                [
+                    _Repair("membership", Op("create", _key(self.tenant_id, k)), target)
+                    for k, row in pair.items()
+                    if row is None
+                ]
+            )
         if not ends_exist:
-            return _Decision([_Repair("membership", _delete(self.tenant_id, k, row), target) for k, row in pair.items() if row is not None])
+            return _Decision(
+                [
+                    _Repair("membership", _delete(self.tenant_id, k, row), target)
+                    for k, row in pair.items()
+                    if row is not None
+                ]
+            )
         return _Decision()  # neither row (any more): not a membership
 
 
@@ -248,7 +272,9 @@ class _Fresh:
             missing = sorted({k for s in subjects for k in s.row_keys(self) if k not in self._rows})
             if not missing:
                 return
-            for row_key, row in zip(missing, map_parallel(lambda k: self._storage.directory.get(self._tenant_id, k), missing)):
+            for row_key, row in zip(
+                missing, map_parallel(lambda k: self._storage.directory.get(self._tenant_id, k), missing), strict=True
+            ):
                 self._rows[row_key] = row
 
     def get(self, row_key: str) -> Entity | None:
@@ -258,7 +284,10 @@ class _Fresh:
 def _events(tenant_id: str, decision: _Decision) -> list[Op]:
     ops: list[Op] = []
     for repair in decision.repairs:
-        ops += [repair.op, Op("create", audit.event_entity(tenant_id, ACTOR_RECONCILER, f"repair.{repair.kind}", repair.target))]
+        ops += [
+            repair.op,
+            Op("create", audit.event_entity(tenant_id, ACTOR_RECONCILER, f"repair.{repair.kind}", repair.target)),
+        ]
     return ops
 
 

@@ -67,7 +67,9 @@ def is_due(row: Entity, interval: timedelta, now: datetime) -> bool:
     return last is None or now - clock.parse_iso(last) >= interval
 
 
-def acquire(storage: Storage, tenant_id: str, *, interval: timedelta, ttl: timedelta, force: bool) -> tuple[Lease | None, str]:
+def acquire(
+    storage: Storage, tenant_id: str, *, interval: timedelta, ttl: timedelta, force: bool
+) -> tuple[Lease | None, str]:
     """(lease, reason): None with a reason when the tenant is not due or another holder has it."""
     row = _state(storage, tenant_id)
     now = clock.now()

@@ -7,9 +7,10 @@ the lease, so a resume point is all a later tick needs to carry on.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 from shared import audit, clock, employees, health, invitations, lifecycle, membership, tenants
 from shared.audit import ACTOR_RECONCILER, Target
@@ -17,7 +18,7 @@ from shared.errors import DomainError
 from shared.reconcile import integrity
 from shared.store import keys
 from shared.store.client import Storage
-from shared.store.table import timestamp_of
+from shared.store.table import Row, timestamp_of
 
 PAGE_SIZE = 200  # user rows per unit of the invite and purge scans: each hit costs a few calls
 JOURNAL_QUIET = timedelta(minutes=5)  # longer than a request can live (the HTTP timeout is 230 s)
@@ -67,11 +68,18 @@ def _integrity(work: Work, resume_point: str | None) -> str | None:
     revoked = tenants.repair_tokens(work.storage, work.tenant_id)
     if revoked:
         work.repairs.counts["token"] += revoked
-        audit.record(work.storage, work.tenant_id, ACTOR_RECONCILER, "repair.token", Target("Tenant", work.tenant_id, work.tenant["name"]), details={"rows": revoked})
+        audit.record(
+            work.storage,
+            work.tenant_id,
+            ACTOR_RECONCILER,
+            "repair.token",
+            Target("Tenant", work.tenant_id, work.tenant["name"]),
+            details={"rows": revoked},
+        )
     return None
 
 
-def _user_page(work: Work, resume_point: str | None, columns: list[str]) -> tuple[list[dict[str, Any]], str | None]:
+def _user_page(work: Work, resume_point: str | None, columns: list[str]) -> tuple[list[Row], str | None]:
     return work.storage.directory.query_page(
         work.tenant_id, prefix=keys.USER, select=["RowKey", *columns], page_size=PAGE_SIZE, continuation=resume_point
     )
@@ -90,7 +98,9 @@ def _invite(work: Work, resume_point: str | None) -> str | None:
         if (row.get("status") or lifecycle.STAGED) != lifecycle.STAGED or row.get("deleted"):
             continue
         try:
-            invited = employees.invite_employees(work.storage, work.tenant_id, ids=[_user_id(row)], actor=ACTOR_RECONCILER)
+            invited = employees.invite_employees(
+                work.storage, work.tenant_id, ids=[_user_id(row)], actor=ACTOR_RECONCILER
+            )
         except DomainError:
             continue  # SCIM archived or deleted the user since the page was read
         work.invitations.update(r["invitation"] for r in invited)
@@ -112,7 +122,9 @@ def _purge(work: Work, resume_point: str | None) -> str | None:
         if row.get("status") != lifecycle.ARCHIVED or not row.get("archivedAt") or row["archivedAt"] >= cutoff:
             continue
         try:
-            employees.delete_employee(work.storage, work.tenant_id, _user_id(row), actor=ACTOR_RECONCILER, action="employee.purge")
+            employees.delete_employee(
+                work.storage, work.tenant_id, _user_id(row), actor=ACTOR_RECONCILER, action="employee.purge"
+            )
         except DomainError:
             continue  # restored or already deleted since the page was read
         work.purged += 1
@@ -128,7 +140,13 @@ def _health(work: Work, resume_point: str | None) -> str | None:
     last = health.summary(work.storage, work.tenant_id)["lastRequest"] or tenant["tokenCreated"] or tenant["created"]
     if clock.now() - clock.parse_iso(last) > work.stale_after:
         tenants.set_stale(work.storage, work.tenant_id, True)
-        audit.record(work.storage, work.tenant_id, ACTOR_RECONCILER, "integration.stale", Target("Tenant", work.tenant_id, tenant["name"]))
+        audit.record(
+            work.storage,
+            work.tenant_id,
+            ACTOR_RECONCILER,
+            "integration.stale",
+            Target("Tenant", work.tenant_id, tenant["name"]),
+        )
         work.marked_stale = True
     return None
 

@@ -37,9 +37,14 @@ def service_provider_config(base_url: str) -> dict[str, Any]:
     }
 
 
-_RESOURCE_TYPES = {
-    "User": {"name": "User", "endpoint": "/Users", "description": "User Account", "schema": USER,
-             "schemaExtensions": [{"schema": ENTERPRISE_USER, "required": False}, {"schema": EMPLOYEE, "required": False}]},
+_RESOURCE_TYPES: dict[str, dict[str, Any]] = {
+    "User": {
+        "name": "User",
+        "endpoint": "/Users",
+        "description": "User Account",
+        "schema": USER,
+        "schemaExtensions": [{"schema": ENTERPRISE_USER, "required": False}, {"schema": EMPLOYEE, "required": False}],
+    },
     "Group": {"name": "Group", "endpoint": "/Groups", "description": "Group", "schema": GROUP, "schemaExtensions": []},
 }
 

@@ -25,4 +25,3 @@ class ScimError(Exception):
 
     def __repr__(self) -> str:
         return f"ScimError({self.status}, {self.scim_type!r}, {self.detail!r})"
-

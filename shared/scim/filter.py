@@ -8,11 +8,12 @@ schema's case and type rules. Which stored rows can answer a filter is shared.qu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from scim2_models.exceptions import SCIMException
 from scim2_models.path import (
@@ -31,8 +32,8 @@ from scim2_models.path import (
 
 from shared.scim.casing import fold
 from shared.scim.errors import ScimError
-from shared.scim.normalize import as_bool
 from shared.scim.limits import MAX_FILTER_LENGTH, MAX_FILTER_TERMS, check_text
+from shared.scim.normalize import as_bool
 from shared.scim.schema import AttrDef, ResourceSchema
 
 __all__ = ["FilterNode", "attribute_value", "entry_matches", "lookup", "matches", "parse_filter"]
@@ -44,7 +45,9 @@ _SUBSTRING = frozenset({CompareOperator.co, CompareOperator.sw, CompareOperator.
 # unless it is true/false/null. Numbers are quoted too: every attribute we store is text, and `id eq 0123`
 # must keep its digits exactly (the library would read a number).
 _STRING_LITERAL = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BARE_VALUE = re.compile(r'(?i)(?<=\s)((?:eq|ne|co|sw|ew|gt|ge|lt|le)\s+)(?!(?:true|false|null)(?:[\s()\[\]]|$))([^\s"()\[\]]+)')
+_BARE_VALUE = re.compile(
+    r'(?i)(?<=\s)((?:eq|ne|co|sw|ew|gt|ge|lt|le)\s+)(?!(?:true|false|null)(?:[\s()\[\]]|$))([^\s"()\[\]]+)'
+)
 _COLUMN = re.compile(r"column (\d+)")
 
 
@@ -75,7 +78,11 @@ def parse_filter(text: str) -> FilterNode:
     except (SCIMException, ValueError):
         tree = _parse_strict(text)  # reports the error at the client's own column numbers
     if _terms(tree) > MAX_FILTER_TERMS:
-        raise ScimError(400, "invalidFilter", f"The filter has more than {MAX_FILTER_TERMS} comparisons; split it into simpler requests.")
+        raise ScimError(
+            400,
+            "invalidFilter",
+            f"The filter has more than {MAX_FILTER_TERMS} comparisons; split it into simpler requests.",
+        )
     return tree
 
 
@@ -153,7 +160,7 @@ def _as_instant(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)  # no offset: UTC, as we store
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # no offset: UTC, as we store
 
 
 def _as_number(value: Any) -> Decimal | None:
@@ -184,7 +191,7 @@ class _Test:
     expected: Any
 
     @classmethod
-    def build(cls, op: CompareOperator, definition: AttrDef, literal: Any, label: str) -> "_Test":
+    def build(cls, op: CompareOperator, definition: AttrDef, literal: Any, label: str) -> _Test:
         kind = definition.type
         if literal is None:
             if op not in (CompareOperator.eq, CompareOperator.ne):
@@ -274,7 +281,11 @@ class _Compiler(FilterVisitor[Predicate]):
             entry_sub = self.parent.sub(path.attr)
             if entry_sub is None or path.sub_attr:
                 return None
-            return entry_sub, lambda entry: _values(lookup(entry, entry_sub.name)), f"{self.parent.name}.{entry_sub.name}"
+            return (
+                entry_sub,
+                lambda entry: _values(lookup(entry, entry_sub.name)),
+                f"{self.parent.name}.{entry_sub.name}",
+            )
         assert self.schema is not None
         found = self.schema.find(path)
         if found is None:
@@ -335,7 +346,9 @@ class _Compiler(FilterVisitor[Predicate]):
             raise _invalid(f"{attr.name} is not a complex attribute: it cannot take a [value filter].")
         inner = _Compiler(None, attr).visit(node.val_filter)
         schema = self.schema
-        return lambda resource: any(inner(e) for e in _values(attribute_value(resource, attr, schema)) if isinstance(e, dict))
+        return lambda resource: any(
+            inner(e) for e in _values(attribute_value(resource, attr, schema)) if isinstance(e, dict)
+        )
 
 
 def _sub_values(entries: list[Any], name: str) -> list[Any]:

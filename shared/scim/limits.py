@@ -49,7 +49,9 @@ def _has_lone_surrogate(text: str) -> bool:
 def check_text(text: str, where: str, scim_type: str = "invalidValue") -> None:
     """400 if text holds a lone UTF-16 surrogate (e.g. JSON "\\ud800")."""
     if _has_lone_surrogate(text):
-        raise ScimError(400, scim_type, f"{where} holds an unpaired UTF-16 surrogate (such as \\ud800); send valid Unicode text.")
+        raise ScimError(
+            400, scim_type, f"{where} holds an unpaired UTF-16 surrogate (such as \\ud800); send valid Unicode text."
+        )
 
 
 def check_body(body: Any, where: str = "The request body") -> None:
@@ -72,19 +74,27 @@ def check_body(body: Any, where: str = "The request body") -> None:
 
 def check_count(count: int, cap: int, what: str) -> None:
     if count > cap:
-        raise ScimError(400, "tooMany", f"At most {cap:,} {what} per request, got {count:,}; split the change into several requests.")
+        raise ScimError(
+            400,
+            "tooMany",
+            f"At most {cap:,} {what} per request, got {count:,}; split the change into several requests.",
+        )
 
 
 def check_value_length(text: str, path: str, *, identifier: bool) -> None:
     cap = MAX_IDENTIFIER_UNITS if identifier else MAX_VALUE_UNITS
     units = utf16_units(text) if len(text) * 2 > cap else len(text)  # at most 2 units per character
     if units > cap:
-        raise ScimError(400, "invalidValue", f"{path} is {units:,} UTF-16 code units long; at most {cap:,} are accepted.")
+        raise ScimError(
+            400, "invalidValue", f"{path} is {units:,} UTF-16 code units long; at most {cap:,} are accepted."
+        )
 
 
 def check_document_size(serialized: str, resource_type: str) -> None:
     units = utf16_units(serialized)
     if units > MAX_DOCUMENT_UNITS:
         raise ScimError(
-            400, "invalidValue", f"The {resource_type} is {units:,} UTF-16 code units as JSON; at most {MAX_DOCUMENT_UNITS:,} are accepted."
+            400,
+            "invalidValue",
+            f"The {resource_type} is {units:,} UTF-16 code units as JSON; at most {MAX_DOCUMENT_UNITS:,} are accepted.",
         )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 
 from scim2_models.exceptions import SCIMException
 from scim2_models.path import AttrPath, Path
@@ -60,7 +61,9 @@ def parse_list_params(params: Mapping[str, Any]) -> ListParams:
     """From URL query parameters or a SearchRequest body (same names, case-insensitive; attributes may be
     lists). Out-of-range paging is clamped as RFC 7644 §3.4.2.4 says; malformed values are 400 invalidValue."""
     lowered = {str(k).lower(): v for k, v in params.items()}
-    check_body({k: v for k, v in lowered.items() if k != "filter"}, "The list parameters")  # parse_filter checks the filter
+    check_body(
+        {k: v for k, v in lowered.items() if k != "filter"}, "The list parameters"
+    )  # parse_filter checks the filter
     start = _int(lowered.get("startindex"), "startIndex")
     count = _int(lowered.get("count"), "count")
     order = (_text(lowered.get("sortorder"), "sortOrder", "invalidValue") or "ascending").lower()
@@ -94,7 +97,9 @@ def _sort_key(sort_by: str, schema: ResourceSchema) -> _SortKey | None:
     except (SCIMException, ValueError):
         path = None
     if not isinstance(path, AttrPath):
-        raise ScimError(400, "invalidValue", f"sortBy must name an attribute, such as userName or name.familyName; got {sort_by!r}.")
+        raise ScimError(
+            400, "invalidValue", f"sortBy must name an attribute, such as userName or name.familyName; got {sort_by!r}."
+        )
     found = schema.find(path)
     if found is None:
         return None
@@ -106,7 +111,11 @@ def _sort_key(sort_by: str, schema: ResourceSchema) -> _SortKey | None:
     value = attr.sub("value")
     if value is None:
         example = attr.sub_attributes[0].name if attr.sub_attributes else "value"
-        raise ScimError(400, "invalidValue", f"{attr.name} is complex: sort by one of its sub-attributes, e.g. {attr.name}.{example}.")
+        raise ScimError(
+            400,
+            "invalidValue",
+            f"{attr.name} is complex: sort by one of its sub-attributes, e.g. {attr.name}.{example}.",
+        )
     return _SortKey(attr, value, value.name)
 
 
@@ -122,7 +131,7 @@ def _sortable(value: Any, definition: AttrDef) -> tuple[int, Any] | None:
     if definition.type == "dateTime":
         try:
             instant = datetime.fromisoformat(text.strip())
-            return (2, instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc))
+            return (2, instant if instant.tzinfo else instant.replace(tzinfo=UTC))
         except ValueError:
             pass
     if definition.type in ("integer", "decimal"):
@@ -137,13 +146,18 @@ def _value_of(resource: dict[str, Any], key: _SortKey, schema: ResourceSchema) -
     stored = attribute_value(resource, key.attr, schema)
     if isinstance(stored, list):  # multi-valued: the primary value, else the first (RFC 7644 §3.4.2.3)
         entries = [e for e in stored if e is not None]
-        stored = next((e for e in entries if isinstance(e, dict) and lookup(e, "primary") is True), entries[0] if entries else None)
+        stored = next(
+            (e for e in entries if isinstance(e, dict) and lookup(e, "primary") is True),
+            entries[0] if entries else None,
+        )
     if key.sub is not None:
         stored = lookup(stored, key.sub)
     return _sortable(stored, key.compared)
 
 
-def sort_resources(resources: list[dict[str, Any]], schema: ResourceSchema, sort_by: str | None, sort_order: str) -> list[dict[str, Any]]:
+def sort_resources(
+    resources: list[dict[str, Any]], schema: ResourceSchema, sort_by: str | None, sort_order: str
+) -> list[dict[str, Any]]:
     """Stable sort by one attribute; resources without a value come last ascending and first descending."""
     if not sort_by:
         return resources
@@ -154,7 +168,9 @@ def sort_resources(resources: list[dict[str, Any]], schema: ResourceSchema, sort
     present = [(k, r) for k, r in keyed if k is not None]
     missing = [r for k, r in keyed if k is None]
     descending = sort_order == "descending"
-    ordered = [r for _, r in sorted(present, key=lambda kr: kr[0], reverse=descending)]  # sorted() is stable, reversed too
+    ordered = [
+        r for _, r in sorted(present, key=lambda kr: kr[0], reverse=descending)
+    ]  # sorted() is stable, reversed too
     return missing + ordered if descending else ordered + missing
 
 

@@ -8,9 +8,8 @@ id). Values are kept exactly as sent: nothing is reformatted, so Entra's next co
 
 from __future__ import annotations
 
-from typing import Any
-
 import json
+from typing import Any
 
 from shared.scim import limits
 from shared.scim.errors import ScimError
@@ -133,9 +132,15 @@ def clean_members(attr: AttrDef, value: Any, path: str) -> list[dict[str, Any]]:
     for entry in entries:
         if entry is None:
             continue
-        member_id = next((v for k, v in entry.items() if k.lower() == "value"), None) if isinstance(entry, dict) else None
+        member_id = (
+            next((v for k, v in entry.items() if k.lower() == "value"), None) if isinstance(entry, dict) else None
+        )
         if not isinstance(member_id, str) or not member_id:
-            raise ScimError(400, "invalidValue", f"Every entry of {path} needs a string 'value' holding a user id, got {str(entry)[:80]!r}.")
+            raise ScimError(
+                400,
+                "invalidValue",
+                f"Every entry of {path} needs a string 'value' holding a user id, got {str(entry)[:80]!r}.",
+            )
     return clean_value(attr, value, path) or []
 
 

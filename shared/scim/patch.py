@@ -16,12 +16,30 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scim2_models.exceptions import SCIMException
-from scim2_models.path import AttrPath, CompareOperator, Comparison, FilterNode, LogicalExpr, LogicalOperator, Not, Path, Present, ValuePath
+from scim2_models.path import (
+    AttrPath,
+    CompareOperator,
+    Comparison,
+    FilterNode,
+    LogicalExpr,
+    LogicalOperator,
+    Not,
+    Path,
+    Present,
+    ValuePath,
+)
 
 from shared.scim import limits
 from shared.scim.errors import ScimError
 from shared.scim.filter import entry_matches
-from shared.scim.normalize import canonical_uri, check_storable, clean_members, clean_value, read_only_extension, split_urn_attribute
+from shared.scim.normalize import (
+    canonical_uri,
+    check_storable,
+    clean_members,
+    clean_value,
+    read_only_extension,
+    split_urn_attribute,
+)
 from shared.scim.schema import AttrDef, ResourceSchema
 
 _IGNORED_KEYS = {"id", "schemas", "meta"}
@@ -135,7 +153,9 @@ def _parse_path(path: str, schema: ResourceSchema) -> _Target | _WholeExtension 
             raise ScimError(400, "invalidPath", f"{attr.name} has no sub-attribute {sub_name!r}.")
     if value_filter is not None:
         if not (attr.multi_valued and attr.type == "complex"):
-            raise ScimError(400, "invalidPath", f"{attr.name} is not a multi-valued complex attribute; it cannot be filtered.")
+            raise ScimError(
+                400, "invalidPath", f"{attr.name} is not a multi-valued complex attribute; it cannot be filtered."
+            )
         _check_filter_names(value_filter, attr)
     container = "" if not attr.schema or attr.schema == schema.core else attr.schema
     return _Target(attr, container, sub, value_filter)
@@ -148,10 +168,17 @@ def _check_filter_names(node: FilterNode, attr: AttrDef) -> None:
             _check_filter_names(term, attr)
     elif isinstance(node, Not):
         _check_filter_names(node.expr, attr)
-    elif isinstance(node, (Comparison, Present)) and not node.attr_path.uri and not node.attr_path.sub_attr and attr.sub(node.attr_path.attr):
+    elif (
+        isinstance(node, (Comparison, Present))
+        and not node.attr_path.uri
+        and not node.attr_path.sub_attr
+        and attr.sub(node.attr_path.attr)
+    ):
         return
     else:
-        raise ScimError(400, "invalidPath", f"The filter on {attr.name} may only compare its sub-attributes, not {node}.")
+        raise ScimError(
+            400, "invalidPath", f"The filter on {attr.name} may only compare its sub-attributes, not {node}."
+        )
 
 
 def _check_mutable(target: _Target, path: str) -> None:
@@ -312,7 +339,13 @@ class _Patcher:
             return
         cleaned = clean_value(attr, value, path)
         current = self._get(target)
-        if add and attr.type == "complex" and attr.name != "manager" and isinstance(cleaned, dict) and isinstance(current, dict):
+        if (
+            add
+            and attr.type == "complex"
+            and attr.name != "manager"
+            and isinstance(cleaned, dict)
+            and isinstance(current, dict)
+        ):
             cleaned = {**current, **cleaned}  # RFC 7644 §3.5.2.1: add merges sub-attributes
         self._put(target.container, attr.name, cleaned)
 
@@ -386,7 +419,9 @@ class _Patcher:
             doomed = clean_value(attr, value, path) or []
             values = {e.get("value") for e in doomed} - {None}
             doomed_keys = {_entry_key(e) for e in doomed}
-            self._store(target, [e for e in entries if e.get("value") not in values and _entry_key(e) not in doomed_keys])
+            self._store(
+                target, [e for e in entries if e.get("value") not in values and _entry_key(e) not in doomed_keys]
+            )
             return
         kept = []
         for entry in entries:
@@ -403,7 +438,9 @@ class _Patcher:
             self.members = MemberChanges()
         changes = self.members
         if target.sub is not None:
-            raise ScimError(400, "mutability", "Member sub-attributes cannot be changed; add or remove members instead.")
+            raise ScimError(
+                400, "mutability", "Member sub-attributes cannot be changed; add or remove members instead."
+            )
         if target.filter is not None:
             ids = _filtered_member_ids(target.filter)
             self._count_members(len(ids))
@@ -441,7 +478,13 @@ def _filtered_member_ids(node: FilterNode) -> list[str]:
     terms = node.terms if isinstance(node, LogicalExpr) and node.op == LogicalOperator.or_ else (node,)
     ids = []
     for term in terms:
-        if not (isinstance(term, Comparison) and term.op == CompareOperator.eq and term.attr_path.attr.lower() == "value" and isinstance(term.value, str) and term.value):
+        if not (
+            isinstance(term, Comparison)
+            and term.op == CompareOperator.eq
+            and term.attr_path.attr.lower() == "value"
+            and isinstance(term.value, str)
+            and term.value
+        ):
             raise ScimError(400, "invalidFilter", 'Members are selected by value only, e.g. members[value eq "<id>"].')
         ids.append(term.value)
     return ids

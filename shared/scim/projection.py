@@ -20,7 +20,11 @@ def parse_attribute_list(raw: str | list[str] | None) -> list[str] | None:
     elif isinstance(raw, list) and all(isinstance(p, str) for p in raw):
         parts = [piece for p in raw for piece in p.split(",")]
     else:
-        raise ScimError(400, "invalidValue", "attributes and excludedAttributes take attribute names: a comma-separated string or a list of strings.")
+        raise ScimError(
+            400,
+            "invalidValue",
+            "attributes and excludedAttributes take attribute names: a comma-separated string or a list of strings.",
+        )
     names = [p.strip() for p in parts if p.strip()]
     return names or None
 
@@ -97,7 +101,9 @@ def _keep_subs(value: Any, subs: set[str], keep: bool) -> Any:
     return one(value)
 
 
-def _project_attribute(attr: AttrDef | None, value: Any, container: str | None, include: _Selection | None, exclude: _Selection) -> Any:
+def _project_attribute(
+    attr: AttrDef | None, value: Any, container: str | None, include: _Selection | None, exclude: _Selection
+) -> Any:
     """The attribute's value in the response, or None to leave it out."""
     if attr is None:  # not in the schema (never stored by us): shown unless a list of attributes is asked for
         return None if include is not None else value
@@ -118,7 +124,9 @@ def _project_attribute(attr: AttrDef | None, value: Any, container: str | None, 
     return None if subs is WHOLE else _keep_subs(value, subs, keep=False)
 
 
-def project(resource: dict[str, Any], schema: ResourceSchema, attributes: list[str] | None, excluded: list[str] | None) -> dict[str, Any]:
+def project(
+    resource: dict[str, Any], schema: ResourceSchema, attributes: list[str] | None, excluded: list[str] | None
+) -> dict[str, Any]:
     """The resource as a response shows it. `attributes` wins over `excluded`; names are case-insensitive,
     dotted (`name.givenName`), URN-qualified or a whole extension URN; unknown names are ignored. Attributes
     returned `always` (id) and `schemas` are always kept; `schemas` then lists the extensions still present.
@@ -132,7 +140,7 @@ def project(resource: dict[str, Any], schema: ResourceSchema, attributes: list[s
             out[key] = value
         elif extension is not None:
             inner = {}
-            for name, inner_value in (value.items() if isinstance(value, dict) else ()):
+            for name, inner_value in value.items() if isinstance(value, dict) else ():
                 kept = _project_attribute(schema.attribute(name, extension), inner_value, extension, include, exclude)
                 if kept is not None:
                     inner[name] = kept

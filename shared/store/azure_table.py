@@ -32,7 +32,7 @@ from shared.store.table import Entity, Op, Row, Table
 # room for a full 1,000-row page. Reads are retried once after a timeout or a dropped connection (a
 # pooled connection that died with a storage restart); POSTs (creates, transactions) are never re-sent
 # by the SDK after the request went out.
-CLIENT_OPTIONS: dict[str, float] = {
+CLIENT_OPTIONS: dict[str, Any] = {  # azure-core transport and retry keywords
     "connection_timeout": 2,
     "read_timeout": 4,
     "retry_total": 2,
@@ -57,7 +57,9 @@ class AzureTables:
         if s.storage_endpoint:
             from azure.identity import DefaultAzureCredential  # only needed in Azure; keeps local cold start cheap
 
-            return TableServiceClient(endpoint=s.storage_endpoint, credential=DefaultAzureCredential(), **CLIENT_OPTIONS)
+            return TableServiceClient(
+                endpoint=s.storage_endpoint, credential=DefaultAzureCredential(), **CLIENT_OPTIONS
+            )
         if s.storage_connection_string:
             return TableServiceClient.from_connection_string(s.storage_connection_string, **CLIENT_OPTIONS)
         raise RuntimeError("Set SCIM_STORAGE_ENDPOINT (Azure) or SCIM_STORAGE_CONNECTION_STRING (Azurite).")
@@ -143,7 +145,13 @@ class AzureTable(Table):
                 return None
 
     def read_page(
-        self, pk: str, low: str | None, high: str | None, select: list[str] | None, page_size: int, continuation: str | None
+        self,
+        pk: str,
+        low: str | None,
+        high: str | None,
+        select: list[str] | None,
+        page_size: int,
+        continuation: str | None,
     ) -> tuple[list[Row], str | None]:
         clauses = ["PartitionKey eq @pk"]
         params: dict[str, Any] = {"pk": pk}

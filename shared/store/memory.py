@@ -73,7 +73,13 @@ class MemoryTable(Table):
             return None if stored is None else Row(stored.properties, etag=stored.etag, timestamp=stored.timestamp)
 
     def read_page(
-        self, pk: str, low: str | None, high: str | None, select: list[str] | None, page_size: int, continuation: str | None
+        self,
+        pk: str,
+        low: str | None,
+        high: str | None,
+        select: list[str] | None,
+        page_size: int,
+        continuation: str | None,
     ) -> tuple[list[Row], str | None]:
         if continuation is not None:
             low = json.loads(continuation)["next"]  # a token is where the next page starts

@@ -113,7 +113,13 @@ class Table(Protocol):
         return self.read_page(pk, low, high, select, page_size, continuation)
 
     def read_page(
-        self, pk: str, low: str | None, high: str | None, select: list[str] | None, page_size: int, continuation: str | None
+        self,
+        pk: str,
+        low: str | None,
+        high: str | None,
+        select: list[str] | None,
+        page_size: int,
+        continuation: str | None,
     ) -> tuple[list[Row], str | None]:
         """The backend's part of query_page: the bounds resolved, the call counted."""
         ...

@@ -7,7 +7,7 @@ Cases work in partitions of their own, so a backend may be shared by the whole s
 from __future__ import annotations
 
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 

@@ -7,12 +7,19 @@ import random
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from shared.store import counter
-from shared.store.errors import AlreadyExists, EtagMismatch, InvalidTransaction, RowMissing, StoreError, TransactionTooLarge
+from shared.store.errors import (
+    AlreadyExists,
+    EtagMismatch,
+    InvalidTransaction,
+    RowMissing,
+    StoreError,
+    TransactionTooLarge,
+)
 from shared.store.table import Op, Row, Table, etag_of, ids_under, timestamp_of
 
 # --- single rows ------------------------------------------------------------------------------------
@@ -40,7 +47,12 @@ def test_values_the_sdk_cannot_store_are_refused(table, pk, value):
     with pytest.raises(TypeError):
         table.create({"PartitionKey": pk, "RowKey": "r", "v": value})
     with pytest.raises(TypeError):
-        table.transact([Op("create", {"PartitionKey": pk, "RowKey": "a"}), Op("create", {"PartitionKey": pk, "RowKey": "r", "v": value})])
+        table.transact(
+            [
+                Op("create", {"PartitionKey": pk, "RowKey": "a"}),
+                Op("create", {"PartitionKey": pk, "RowKey": "r", "v": value}),
+            ]
+        )
     assert table.get(pk, "r") is None and table.get(pk, "a") is None
 
 
@@ -95,7 +107,7 @@ def test_rows_carry_etag_and_timestamp_outside_their_properties(table, pk):
     table.create({"PartitionKey": pk, "RowKey": "r", "v": 1})
     row = table.get(pk, "r")
     stamp = timestamp_of(row)
-    assert stamp.tzinfo is not None and abs(stamp - datetime.now(timezone.utc)).total_seconds() < 3600
+    assert stamp.tzinfo is not None and abs(stamp - datetime.now(UTC)).total_seconds() < 3600
     table.update(row, etag=etag_of(row))  # a row read can be written back as it is
     assert timestamp_of(table.get(pk, "r")) > stamp
     copy = {**row}
@@ -130,12 +142,27 @@ def test_a_transaction_returns_an_etag_per_write_and_merges_on_upsert(table, pk)
 
 
 FAILURES: dict[str, tuple[Callable[[str, str], Op], type[StoreError]]] = {
-    "create over an existing row": (lambda pk, stale: Op("create", {"PartitionKey": pk, "RowKey": "existing"}), AlreadyExists),
-    "update with a stale etag": (lambda pk, stale: Op("update", {"PartitionKey": pk, "RowKey": "existing", "v": 9}, stale), EtagMismatch),
-    "merge with a stale etag": (lambda pk, stale: Op("merge", {"PartitionKey": pk, "RowKey": "existing", "v": 9}, stale), EtagMismatch),
-    "delete with a stale etag": (lambda pk, stale: Op("delete", {"PartitionKey": pk, "RowKey": "existing"}, stale), EtagMismatch),
+    "create over an existing row": (
+        lambda pk, stale: Op("create", {"PartitionKey": pk, "RowKey": "existing"}),
+        AlreadyExists,
+    ),
+    "update with a stale etag": (
+        lambda pk, stale: Op("update", {"PartitionKey": pk, "RowKey": "existing", "v": 9}, stale),
+        EtagMismatch,
+    ),
+    "merge with a stale etag": (
+        lambda pk, stale: Op("merge", {"PartitionKey": pk, "RowKey": "existing", "v": 9}, stale),
+        EtagMismatch,
+    ),
+    "delete with a stale etag": (
+        lambda pk, stale: Op("delete", {"PartitionKey": pk, "RowKey": "existing"}, stale),
+        EtagMismatch,
+    ),
     "update of a missing row": (lambda pk, stale: Op("update", {"PartitionKey": pk, "RowKey": "missing"}), RowMissing),
-    "merge of a missing row": (lambda pk, stale: Op("merge", {"PartitionKey": pk, "RowKey": "missing"}, stale), RowMissing),
+    "merge of a missing row": (
+        lambda pk, stale: Op("merge", {"PartitionKey": pk, "RowKey": "missing"}, stale),
+        RowMissing,
+    ),
     "delete of a missing row": (lambda pk, stale: Op("delete", {"PartitionKey": pk, "RowKey": "missing"}), RowMissing),
 }
 
@@ -165,9 +192,22 @@ def test_transaction_limits_are_enforced_before_calling_storage(table, pk):
         return raised.value
 
     refused([Op("create", {"PartitionKey": pk, "RowKey": f"r{i}"}) for i in range(101)], TransactionTooLarge)
-    refused([Op("create", {"PartitionKey": pk, "RowKey": f"r{i}", "x": "y" * 45_000}) for i in range(100)], TransactionTooLarge)
-    refused([Op("create", {"PartitionKey": pk, "RowKey": "a"}), Op("create", {"PartitionKey": pk + "x", "RowKey": "b"})], TransactionTooLarge)
-    twice = refused([Op("upsert", {"PartitionKey": pk, "RowKey": "a"}), Op("upsert", {"PartitionKey": pk, "RowKey": "b"}), Op("delete", {"PartitionKey": pk, "RowKey": "a"})], InvalidTransaction)
+    refused(
+        [Op("create", {"PartitionKey": pk, "RowKey": f"r{i}", "x": "y" * 45_000}) for i in range(100)],
+        TransactionTooLarge,
+    )
+    refused(
+        [Op("create", {"PartitionKey": pk, "RowKey": "a"}), Op("create", {"PartitionKey": pk + "x", "RowKey": "b"})],
+        TransactionTooLarge,
+    )
+    twice = refused(
+        [
+            Op("upsert", {"PartitionKey": pk, "RowKey": "a"}),
+            Op("upsert", {"PartitionKey": pk, "RowKey": "b"}),
+            Op("delete", {"PartitionKey": pk, "RowKey": "a"}),
+        ],
+        InvalidTransaction,
+    )
     assert twice.index == 2
     assert table.get(pk, "a") is None and table.get(pk, "r0") is None
     with counter.counting() as calls:
@@ -183,7 +223,12 @@ def test_transaction_limits_are_enforced_before_calling_storage(table, pk):
 def _fill(table: Table, pk: str, row_keys: list[str]) -> None:
     shuffled = random.sample(row_keys, len(row_keys))  # storage order, not insertion order, is what comes back
     for start in range(0, len(shuffled), 100):
-        table.transact([Op("create", {"PartitionKey": pk, "RowKey": rk, "n": i}) for i, rk in enumerate(shuffled[start : start + 100])])
+        table.transact(
+            [
+                Op("create", {"PartitionKey": pk, "RowKey": rk, "n": i})
+                for i, rk in enumerate(shuffled[start : start + 100])
+            ]
+        )
 
 
 def test_queries_page_in_row_key_order_and_count_each_page(table, pk):

@@ -31,10 +31,16 @@ class Admin:
 
 @pytest.fixture
 def tenant(live_server) -> dict:
-    created = requests.post(f"{live_server}/api/admin/tenants", json={"name": f"admin-{uuid.uuid4().hex[:6]}"}, timeout=TIMEOUT)
+    created = requests.post(
+        f"{live_server}/api/admin/tenants", json={"name": f"admin-{uuid.uuid4().hex[:6]}"}, timeout=TIMEOUT
+    )
     assert created.status_code == 201, created.text
     body = created.json()
-    return {**body, "admin": Admin(live_server, body["tenantId"]), "scim": ScimClient(live_server + "/scim/v2", body["token"])}
+    return {
+        **body,
+        "admin": Admin(live_server, body["tenantId"]),
+        "scim": ScimClient(live_server + "/scim/v2", body["token"]),
+    }
 
 
 def _provision(tenant: dict, *names: str) -> list[str]:
@@ -68,7 +74,13 @@ def test_invite_endpoint_invites_the_named_or_every_staged_employee(tenant):
 
 @pytest.mark.parametrize(
     "body,status",
-    [({}, 400), ({"ids": "not-a-list"}, 400), ({"ids": [1]}, 400), ({"allStaged": "yes"}, 400), ({"ids": ["0" * 32]}, 404)],
+    [
+        ({}, 400),
+        ({"ids": "not-a-list"}, 400),
+        ({"ids": [1]}, 400),
+        ({"allStaged": "yes"}, 400),
+        ({"ids": ["0" * 32]}, 404),
+    ],
 )
 def test_invite_endpoint_refuses_bad_input(tenant, body, status):
     response = tenant["admin"].post("/employees/invite", body)
@@ -85,8 +97,12 @@ def test_reconcile_and_cycles_endpoints(tenant, live_server):
     assert report["tenantId"] == tid and report["complete"] is True and report["scim"]["usersCreated"] == 1
     again = requests.post(f"{live_server}/api/admin/reconcile", params={"tenant": tid}, timeout=TIMEOUT).json()
     assert again[0]["skipped"].startswith("not due")
-    forced = requests.post(f"{live_server}/api/admin/reconcile", params={"tenant": tid, "force": "1"}, timeout=TIMEOUT).json()
-    assert forced[0]["complete"] is True and forced[0]["scim"]["usersCreated"] == 0  # only what happened since the last cycle
+    forced = requests.post(
+        f"{live_server}/api/admin/reconcile", params={"tenant": tid, "force": "1"}, timeout=TIMEOUT
+    ).json()
+    assert (
+        forced[0]["complete"] is True and forced[0]["scim"]["usersCreated"] == 0
+    )  # only what happened since the last cycle
     cycles = admin.get("/cycles", params={"limit": "5"})
     assert cycles.status_code == 200
     assert [c["started"] for c in cycles.json()] == [forced[0]["started"], report["started"]]
@@ -106,7 +122,12 @@ def test_admin_rejects_bad_input_without_changing_anything(tenant, live_server):
     def snapshot() -> tuple:
         shown = admin.get("").json()
         shown.pop("health")
-        return shown, _statuses(admin), admin.get("/audit", params={"limit": "1000"}).json()["events"], admin.get("/outbox").json()
+        return (
+            shown,
+            _statuses(admin),
+            admin.get("/audit", params={"limit": "1000"}).json()["events"],
+            admin.get("/outbox").json(),
+        )
 
     before = snapshot()
     refusals = [
@@ -114,7 +135,10 @@ def test_admin_rejects_bad_input_without_changing_anything(tenant, live_server):
         (admin.post("/employees/invite", {}), 400),
         (admin.post("/employees/invite", {"ids": [staged, "0" * 32]}), 404),  # all are checked before any changes
         (requests.patch(f"{admin.tenant}/settings", json={"autoInvite": "yes"}, timeout=TIMEOUT), 400),
-        (requests.patch(f"{admin.tenant}/settings", json={"autoInvite": True, "retentionDays": 0}, timeout=TIMEOUT), 400),
+        (
+            requests.patch(f"{admin.tenant}/settings", json={"autoInvite": True, "retentionDays": 0}, timeout=TIMEOUT),
+            400,
+        ),
         (requests.patch(f"{admin.tenant}/settings", data=b"{not json", timeout=TIMEOUT), 400),
         (admin.post(f"/employees/{'0' * 32}/activate"), 404),
         (requests.delete(f"{admin.tenant}/employees/{staged}", timeout=TIMEOUT), 409),  # only archived employees
@@ -133,9 +157,19 @@ def test_deletes_leave_no_index_rows_for_reconciliation_to_repair(tenant, live_s
     (lookups re-check the resource), so the cycle's integrity phase is what shows one."""
     scim = tenant["scim"]
     user = scim.post("/Users", user_body("indexed@example.com", externalId="ext-user")).json()
-    group = scim.post("/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Indexed", "externalId": "ext-group", "members": [{"value": user["id"]}]}).json()
+    group = scim.post(
+        "/Groups",
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Indexed",
+            "externalId": "ext-group",
+            "members": [{"value": user["id"]}],
+        },
+    ).json()
     assert scim.delete(f"/Groups/{group['id']}").status_code == 204
     assert scim.delete(f"/Users/{user['id']}").status_code == 204
-    ran = requests.post(f"{live_server}/api/admin/reconcile", params={"tenant": tenant["tenantId"], "force": "true"}, timeout=TIMEOUT)
+    ran = requests.post(
+        f"{live_server}/api/admin/reconcile", params={"tenant": tenant["tenantId"], "force": "true"}, timeout=TIMEOUT
+    )
     [report] = ran.json()
     assert report["complete"] is True and report["repairs"] == {} and report["repairsTotal"] == 0, report["repairs"]

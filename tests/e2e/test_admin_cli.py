@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def cli(azurite: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "SCIM_STORAGE_CONNECTION_STRING": azurite}
-    return subprocess.run([sys.executable, "-m", "tools.admin", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "tools.admin", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def cli_json(azurite: str, *args: str):
@@ -59,8 +61,18 @@ def test_cli_contract(azurite, live_server):
     events = cli_json(azurite, "audit", "--tenant", tenant, "--limit", "50")
     assert {"time", "action", "targetId"} <= set(events[0])
     actions = [e["action"] for e in events]
-    for expected in ("tenant.create", "token.rotate", "integration.disable", "integration.enable", "settings.update",
-                     "user.create", "employee.invite", "employee.activate", "user.delete", "employee.delete"):
+    for expected in (
+        "tenant.create",
+        "token.rotate",
+        "integration.disable",
+        "integration.enable",
+        "settings.update",
+        "user.create",
+        "employee.invite",
+        "employee.activate",
+        "user.delete",
+        "employee.delete",
+    ):
         assert expected in actions, expected
     assert len(cli_json(azurite, "audit", "--tenant", tenant, "--limit", "2")) == 2
 
@@ -78,17 +90,25 @@ def test_admin_http_api(live_server):
     assert created.status_code == 201
     tenant = created.json()
     tid, token = tenant["tenantId"], tenant["token"]
-    assert requests.get(f"{api}/tenants/{tid}", headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code == 401
+    assert (
+        requests.get(f"{api}/tenants/{tid}", headers={"Authorization": f"Bearer {token}"}, timeout=30).status_code
+        == 401
+    )
     shown = requests.get(f"{api}/tenants/{tid}", timeout=30).json()
     assert shown["integrationEnabled"] is True and "token" not in shown and "tokenHash" not in json.dumps(shown)
     assert requests.patch(f"{api}/tenants/{tid}/settings", json={"autoInvite": "yes"}, timeout=30).status_code == 400
-    assert requests.patch(f"{api}/tenants/{tid}/settings", json={"autoInvite": True}, timeout=30).json()["autoInvite"] is True
+    assert (
+        requests.patch(f"{api}/tenants/{tid}/settings", json={"autoInvite": True}, timeout=30).json()["autoInvite"]
+        is True
+    )
     new_token = requests.post(f"{api}/tenants/{tid}/token", timeout=30).json()["token"]
     scim = ScimClient(live_server + "/scim/v2", new_token)
     user = scim.post("/Users", user_body("api@example.com")).json()
     employees = requests.get(f"{api}/tenants/{tid}/employees", timeout=30).json()["employees"]
     assert employees[0]["status"] == "invited" and employees[0]["id"] == user["id"]
-    assert requests.post(f"{api}/tenants/{tid}/employees/{user['id']}/activate", timeout=30).json()["status"] == "active"
+    assert (
+        requests.post(f"{api}/tenants/{tid}/employees/{user['id']}/activate", timeout=30).json()["status"] == "active"
+    )
     health = requests.get(f"{api}/tenants/{tid}/health", timeout=30).json()
     assert health["requestsLast24h"] >= 1 and health["lastRequest"]
     audit = requests.get(f"{api}/tenants/{tid}/audit", params={"action": "employee"}, timeout=30).json()["events"]

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def bench(*args: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run([sys.executable, "-m", "tools.bench", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.bench", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -24,7 +26,19 @@ def _without_storage_settings() -> dict[str, str]:
 
 def test_reconcile_benchmark_on_its_own_azurite():
     """No storage configured: the benchmark starts a private Azurite and seeds it through its database file."""
-    result = json.loads(bench("reconcile", "--users", "20", "--groups", "3", "--memberships", "30", "--json", env=_without_storage_settings()))
+    result = json.loads(
+        bench(
+            "reconcile",
+            "--users",
+            "20",
+            "--groups",
+            "3",
+            "--memberships",
+            "30",
+            "--json",
+            env=_without_storage_settings(),
+        )
+    )
     assert result["shape"] == {"users": 20, "groups": 3, "memberships": 30}
     assert result["seed"]["via"] == "Azurite database file" and result["seed"]["rows"] > 20
     assert result["cycle"]["complete"] is True and result["cycle"]["repairsTotal"] == 0
@@ -32,14 +46,29 @@ def test_reconcile_benchmark_on_its_own_azurite():
 
 
 def test_reconcile_benchmark_on_configured_storage_prints_text(azurite):
-    text = bench("reconcile", "--users", "5", "--groups", "2", "--memberships", "6", env={**os.environ, "SCIM_STORAGE_CONNECTION_STRING": azurite})
+    text = bench(
+        "reconcile",
+        "--users",
+        "5",
+        "--groups",
+        "2",
+        "--memberships",
+        "6",
+        env={**os.environ, "SCIM_STORAGE_CONNECTION_STRING": azurite},
+    )
     assert "tenant: 5 users, 2 groups, 6 memberships" in text and "via API transactions" in text
     assert "complete: True, repairs: 0" in text
 
 
 def test_reconcile_benchmark_refuses_an_impossible_shape():
-    done = subprocess.run([sys.executable, "-m", "tools.bench", "reconcile", "--users", "2", "--groups", "2", "--memberships", "5"],
-                          cwd=ROOT, env=_without_storage_settings(), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.bench", "reconcile", "--users", "2", "--groups", "2", "--memberships", "5"],
+        cwd=ROOT,
+        env=_without_storage_settings(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "at most 4 distinct memberships" in done.stderr
 
 
@@ -47,7 +76,9 @@ def test_requests_benchmark():
     text = bench("requests", "--repeat", "2", "--bulk", "3")
     lines = text.splitlines()
     assert any(line.startswith("POST /Users") and "storage calls" in line for line in lines), text
-    assert any(line.startswith("PATCH /Groups/{id} adding 3 members in one op") and "status 204" in line for line in lines), text
+    assert any(
+        line.startswith("PATCH /Groups/{id} adding 3 members in one op") and "status 204" in line for line in lines
+    ), text
     assert len([line for line in lines if "storage calls" in line]) == 11
 
 

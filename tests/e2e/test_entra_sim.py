@@ -8,9 +8,9 @@ import io
 import json
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -24,7 +24,18 @@ USERS, GROUPS = 40, 5
 def run_sim(path: Path, tenant: dict, snapshots: list[dict], *extra: str) -> tuple[int, dict]:
     path.write_text(json.dumps({"snapshots": snapshots}))
     out, err = io.StringIO(), io.StringIO()
-    argv = ["--url", tenant["tenantUrl"], "--token", tenant["token"], "--directory", str(path), "--json", "--concurrency", "4", *extra]
+    argv = [
+        "--url",
+        tenant["tenantUrl"],
+        "--token",
+        tenant["token"],
+        "--directory",
+        str(path),
+        "--json",
+        "--concurrency",
+        "4",
+        *extra,
+    ]
     code = cli.main(argv, stdout=out, stderr=err)
     return code, json.loads(out.getvalue())
 
@@ -34,14 +45,18 @@ def without_zeros(counts: Counter) -> dict[str, int]:
 
 
 def expected_first_cycle(snapshot: dict) -> dict[str, int]:
-    return without_zeros(Counter({
-        "GET /Users?filter": len(snapshot["users"]),
-        "POST /Users": len(snapshot["users"]),
-        "PATCH /Users": sum(1 for u in snapshot["users"] if u.get("manager")),
-        "GET /Groups?filter": len(snapshot["groups"]),
-        "POST /Groups": len(snapshot["groups"]),
-        "PATCH /Groups": sum(1 for g in snapshot["groups"] if g["members"]),
-    }))
+    return without_zeros(
+        Counter(
+            {
+                "GET /Users?filter": len(snapshot["users"]),
+                "POST /Users": len(snapshot["users"]),
+                "PATCH /Users": sum(1 for u in snapshot["users"] if u.get("manager")),
+                "GET /Groups?filter": len(snapshot["groups"]),
+                "POST /Groups": len(snapshot["groups"]),
+                "PATCH /Groups": sum(1 for g in snapshot["groups"] if g["members"]),
+            }
+        )
+    )
 
 
 def expected_incremental_cycle(first: dict, second: dict) -> dict[str, int]:
@@ -57,28 +72,36 @@ def expected_incremental_cycle(first: dict, second: dict) -> dict[str, int]:
     manager_changes = [i for i in after if after[i].get("manager") != before.get(i, {}).get("manager")]
     old_groups = {g["id"]: g for g in first["groups"]}
     new_groups = {g["id"]: g for g in second["groups"]}
-    renamed = [i for i in new_groups.keys() & old_groups.keys() if new_groups[i]["displayName"] != old_groups[i]["displayName"]]
+    renamed = [
+        i for i in new_groups.keys() & old_groups.keys() if new_groups[i]["displayName"] != old_groups[i]["displayName"]
+    ]
     member_patches = 0
     for group_id, group in new_groups.items():
         was, now = set(old_groups.get(group_id, {}).get("members", [])), set(group["members"])
         # Removing a user who was deleted takes no request: the DELETE already took it out.
         member_patches += bool(now - was) + bool((was - now) & after.keys())
-    return without_zeros(Counter({
-        "GET /Users?filter": len(new_users),
-        "POST /Users": len(new_users),
-        "GET /Users/{id}": len(changed),
-        "PATCH /Users": len(changed) + len(manager_changes),
-        "DELETE /Users": len(before.keys() - after.keys()),
-        "GET /Groups?filter": len(new_groups.keys() - old_groups.keys()),
-        "POST /Groups": len(new_groups.keys() - old_groups.keys()),
-        "GET /Groups/{id}": len(renamed),
-        "PATCH /Groups": len(renamed) + member_patches,
-        "DELETE /Groups": len(old_groups.keys() - new_groups.keys()),
-    }))
+    return without_zeros(
+        Counter(
+            {
+                "GET /Users?filter": len(new_users),
+                "POST /Users": len(new_users),
+                "GET /Users/{id}": len(changed),
+                "PATCH /Users": len(changed) + len(manager_changes),
+                "DELETE /Users": len(before.keys() - after.keys()),
+                "GET /Groups?filter": len(new_groups.keys() - old_groups.keys()),
+                "POST /Groups": len(new_groups.keys() - old_groups.keys()),
+                "GET /Groups/{id}": len(renamed),
+                "PATCH /Groups": len(renamed) + member_patches,
+                "DELETE /Groups": len(old_groups.keys() - new_groups.keys()),
+            }
+        )
+    )
 
 
 def scim_id(client: ScimClient, collection: str, attribute: str, value: str) -> str:
-    response = client.get(f"/{collection}", params={"filter": f"{attribute} eq {json.dumps(value)}", "excludedAttributes": "members"})
+    response = client.get(
+        f"/{collection}", params={"filter": f"{attribute} eq {json.dumps(value)}", "excludedAttributes": "members"}
+    )
     assert response.status_code == 200, response.text
     (resource,) = response.json()["Resources"]
     return resource["id"]
@@ -87,7 +110,14 @@ def scim_id(client: ScimClient, collection: str, attribute: str, value: str) -> 
 @pytest.mark.parametrize("flag_mode", [False, True], ids=["default", "aadOptscim062020"])
 def test_incremental_cycle_sends_only_the_changes(tmp_path, scim_tenant, client, flag_mode):
     first, second = generate.generate(USERS, GROUPS, seed=7)["snapshots"]
-    code, summary = run_sim(tmp_path / "two-snapshots.json", scim_tenant, [first, second], "--cycles", "3", *(["--flag-mode"] if flag_mode else []))
+    code, summary = run_sim(
+        tmp_path / "two-snapshots.json",
+        scim_tenant,
+        [first, second],
+        "--cycles",
+        "3",
+        *(["--flag-mode"] if flag_mode else []),
+    )
 
     assert summary["failures"] == [], json.dumps(summary["failures"], indent=1)[:3000]
     assert code == 0
@@ -96,7 +126,14 @@ def test_incremental_cycle_sends_only_the_changes(tmp_path, scim_tenant, client,
     cycle1, cycle2, cycle3 = summary["cycles"]
     assert cycle1["byKind"] == expected_first_cycle(first)
     changes = expected_incremental_cycle(first, second)
-    assert {"POST /Users", "GET /Users/{id}", "DELETE /Users", "PATCH /Groups", "DELETE /Groups", "POST /Groups"} <= changes.keys()
+    assert {
+        "POST /Users",
+        "GET /Users/{id}",
+        "DELETE /Users",
+        "PATCH /Groups",
+        "DELETE /Groups",
+        "POST /Groups",
+    } <= changes.keys()
     assert cycle2["byKind"] == changes
     assert cycle3["snapshot"] == 2 and cycle3["requests"] == 0
     assert summary["totalRequests"] == 2 + cycle1["requests"] + cycle2["requests"]
@@ -120,20 +157,36 @@ def test_incremental_cycle_sends_only_the_changes(tmp_path, scim_tenant, client,
 
 def test_a_wrong_token_fails_test_connection_and_runs_no_cycle(tmp_path, live_server):
     first, _ = generate.generate(12, 1, seed=1)["snapshots"]
-    code, summary = run_sim(tmp_path / "directory.json", {"tenantUrl": live_server + "/scim/v2", "token": "not-a-token"}, [first])
+    code, summary = run_sim(
+        tmp_path / "directory.json", {"tenantUrl": live_server + "/scim/v2", "token": "not-a-token"}, [first]
+    )
     assert code == 1
     assert summary["cycles"] == []
     assert [f["response"]["status"] for f in summary["failures"]] == [401, 401]
     assert summary["failures"][0]["request"]["url"].startswith(live_server + "/scim/v2/Users?filter=userName+eq+%22")
 
 
-@pytest.mark.parametrize("content", ["not json", '{"snapshots": []}', '{"snapshots": [{"users": [{"id": "u1"}]}]}',
-                                     '{"snapshots": [{"users": [{"id": "u1", "userPrincipalName": "a@b", "manager": "u9"}]}]}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        '{"snapshots": []}',
+        '{"snapshots": [{"users": [{"id": "u1"}]}]}',
+        '{"snapshots": [{"users": [{"id": "u1", "userPrincipalName": "a@b", "manager": "u9"}]}]}',
+    ],
+)
 def test_an_unusable_directory_file_exits_with_2(tmp_path, content):
     path = tmp_path / "directory.json"
     path.write_text(content)
     err = io.StringIO()
-    assert cli.main(["--url", "http://127.0.0.1:9/scim/v2", "--token", "t", "--directory", str(path)], stdout=io.StringIO(), stderr=err) == 2
+    assert (
+        cli.main(
+            ["--url", "http://127.0.0.1:9/scim/v2", "--token", "t", "--directory", str(path)],
+            stdout=io.StringIO(),
+            stderr=err,
+        )
+        == 2
+    )
     assert err.getvalue().startswith("error:")
 
 
@@ -156,7 +209,9 @@ class _Throttling(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
         type(self).throttled -= 1
-        status, body = (429, b'{"status": "429"}') if type(self).throttled >= 0 else (200, json.dumps(EMPTY_LIST).encode())
+        status, body = (
+            (429, b'{"status": "429"}') if type(self).throttled >= 0 else (200, json.dumps(EMPTY_LIST).encode())
+        )
         self.send_response(status)
         self.send_header("Content-Type", "application/scim+json")
         self.send_header("Retry-After", "0")
@@ -182,7 +237,9 @@ def throttling_endpoint() -> Iterator[type[_Throttling]]:
 
 def test_429_is_retried_after_retry_after(tmp_path, throttling_endpoint):
     throttling_endpoint.throttled = 2
-    code, summary = run_sim(tmp_path / "empty.json", {"tenantUrl": throttling_endpoint.url, "token": "t"}, [{"users": [], "groups": []}])
+    code, summary = run_sim(
+        tmp_path / "empty.json", {"tenantUrl": throttling_endpoint.url, "token": "t"}, [{"users": [], "groups": []}]
+    )
     assert code == 0 and summary["failures"] == []
     assert summary["throttled"] == 2
     assert summary["testConnection"]["byKind"] == {"GET /Users?filter": 3, "GET /Groups?filter": 1}
@@ -190,7 +247,9 @@ def test_429_is_retried_after_retry_after(tmp_path, throttling_endpoint):
 
 def test_429_retries_are_bounded_and_then_a_failure(tmp_path, throttling_endpoint):
     throttling_endpoint.throttled = 1000
-    code, summary = run_sim(tmp_path / "empty.json", {"tenantUrl": throttling_endpoint.url, "token": "t"}, [{"users": [], "groups": []}])
+    code, summary = run_sim(
+        tmp_path / "empty.json", {"tenantUrl": throttling_endpoint.url, "token": "t"}, [{"users": [], "groups": []}]
+    )
     assert code == 1
     assert [f["response"]["status"] for f in summary["failures"]] == [429, 429]
     assert summary["testConnection"]["requests"] == 2 * (MAX_RETRIES_AFTER_429 + 1)

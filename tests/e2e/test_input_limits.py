@@ -34,11 +34,14 @@ def _users(client: ScimClient) -> list[dict]:
     return response.json()["Resources"]
 
 
-@pytest.mark.parametrize("body", [
-    '{"userName": "\\ud800"}',
-    '{"userName": "ok", "externalId": "x\\udc00"}',
-    '{"userName": "ok", "name": {"givenName": "\\ud83d"}}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"userName": "\\ud800"}',
+        '{"userName": "ok", "externalId": "x\\udc00"}',
+        '{"userName": "ok", "name": {"givenName": "\\ud83d"}}',
+    ],
+)
 def test_a_lone_surrogate_is_a_400_and_nothing_is_stored(client, body):
     assert_error(_raw_json(client, "POST", "/Users", body), 400, "invalidValue")
     assert _users(client) == []  # and every later read still works
@@ -47,26 +50,53 @@ def test_a_lone_surrogate_is_a_400_and_nothing_is_stored(client, body):
 def test_lone_surrogates_in_groups_patches_and_filters_are_400s(client):
     assert_error(_raw_json(client, "POST", "/Groups", '{"displayName": "\\ud800"}'), 400, "invalidValue")
     user = client.post("/Users", user_body("sur")).json()
-    patch = '{"schemas": ["%s"], "Operations": [{"op": "replace", "path": "displayName", "value": "\\udfff"}]}' % PATCH_OP
+    patch = (
+        f'{{"schemas": ["{PATCH_OP}"], "Operations": [{{"op": "replace", "path": "displayName", "value": "\\udfff"}}]}}'
+    )
     assert_error(_raw_json(client, "PATCH", f"/Users/{user['id']}", patch), 400, "invalidValue")
-    assert_error(_raw_json(client, "POST", "/Users/.search", '{"filter": "userName eq \\"\\ud800\\""}'), 400, "invalidFilter")
+    assert_error(
+        _raw_json(client, "POST", "/Users/.search", '{"filter": "userName eq \\"\\ud800\\""}'), 400, "invalidFilter"
+    )
     assert client.get(f"/Users/{user['id']}").json().get("displayName") is None
 
 
 def test_oversized_and_emoji_heavy_values_are_400s(client):
     assert_error(client.post("/Users", user_body("big", title="x" * 33_000)), 400, "invalidValue")
-    assert_error(client.post("/Users", user_body("emoji", title="\U0001F600" * 10_000)), 400, "invalidValue")  # 20,000 units
-    fields = {f: "\U0001F600" * 8_000 for f in ("title", "nickName", "displayName", "profileUrl", "locale", "timezone", "userType", "preferredLanguage")}
-    roles = [{"value": "\U0001F600" * 8_000, "type": str(i)} for i in range(10)]
-    raw = json.dumps(user_body("doc", roles=roles, **fields), ensure_ascii=False).encode()  # 4 bytes an emoji, under 1 MiB
-    detail = assert_error(client.request("POST", "/Users", raw=raw, headers={"Content-Type": "application/scim+json"}), 400, "invalidValue")["detail"]
+    assert_error(
+        client.post("/Users", user_body("emoji", title="\U0001f600" * 10_000)), 400, "invalidValue"
+    )  # 20,000 units
+    fields = {
+        f: "\U0001f600" * 8_000
+        for f in (
+            "title",
+            "nickName",
+            "displayName",
+            "profileUrl",
+            "locale",
+            "timezone",
+            "userType",
+            "preferredLanguage",
+        )
+    }
+    roles = [{"value": "\U0001f600" * 8_000, "type": str(i)} for i in range(10)]
+    raw = json.dumps(
+        user_body("doc", roles=roles, **fields), ensure_ascii=False
+    ).encode()  # 4 bytes an emoji, under 1 MiB
+    detail = assert_error(
+        client.request("POST", "/Users", raw=raw, headers={"Content-Type": "application/scim+json"}),
+        400,
+        "invalidValue",
+    )["detail"]
     assert "at most" in detail
     assert _users(client) == []
 
 
 def test_the_largest_accepted_emoji_document_round_trips(client):
     """Every chunk of the stored document must fit Table Storage's 32K-unit property limit."""
-    fields = {f: "\U0001F600" * (limits.MAX_VALUE_UNITS // 2) for f in ("title", "nickName", "displayName", "profileUrl", "locale", "timezone", "userType")}
+    fields = {
+        f: "\U0001f600" * (limits.MAX_VALUE_UNITS // 2)
+        for f in ("title", "nickName", "displayName", "profileUrl", "locale", "timezone", "userType")
+    }
     created = client.post("/Users", user_body("emoji-doc", **fields))
     assert created.status_code == 201, created.text[:300]
     assert client.get(f"/Users/{created.json()['id']}").json()["title"] == fields["title"]
@@ -77,18 +107,50 @@ def test_caps_answer_400_too_many(client):
     ops = [{"op": "replace", "path": "title", "value": str(i)} for i in range(limits.MAX_OPERATIONS + 1)]
     assert_error(client.patch(f"/Users/{user['id']}", {"schemas": [PATCH_OP], "Operations": ops}), 400, "tooMany")
     emails = [{"value": f"{i}@x.y"} for i in range(limits.MAX_ENTRIES + 1)]
-    assert_error(client.patch(f"/Users/{user['id']}", {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "emails", "value": emails}]}), 400, "tooMany")
+    assert_error(
+        client.patch(
+            f"/Users/{user['id']}",
+            {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "emails", "value": emails}]},
+        ),
+        400,
+        "tooMany",
+    )
     group = client.post("/Groups", {"displayName": "Capped"}).json()
     members = [{"value": f"{i:032x}"} for i in range(limits.MAX_MEMBERS + 1)]
-    body = assert_error(client.patch(f"/Groups/{group['id']}", {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": members}]}), 400, "tooMany")
+    body = assert_error(
+        client.patch(
+            f"/Groups/{group['id']}",
+            {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": members}]},
+        ),
+        400,
+        "tooMany",
+    )
     assert f"{limits.MAX_MEMBERS:,}" in body["detail"]
 
 
-@pytest.mark.parametrize("sort_by", [f"{ENT}:department", f"{ENT}:manager", f"{ENT}:manager.value", "urn:ietf:params:scim:schemas:extension:employee:2.0:User:status", ENT, "urn:x:unknown:attr"])
+@pytest.mark.parametrize(
+    "sort_by",
+    [
+        f"{ENT}:department",
+        f"{ENT}:manager",
+        f"{ENT}:manager.value",
+        "urn:ietf:params:scim:schemas:extension:employee:2.0:User:status",
+        ENT,
+        "urn:x:unknown:attr",
+    ],
+)
 def test_sort_by_an_extension_attribute_works_or_is_a_400(client, sort_by):
     for name, department in (("s1", "b"), ("s2", "a"), ("s3", None)):
-        client.post("/Users", user_body(name, **({ENT: {"department": department, "manager": department}} if department else {})))
-    for response in (client.get("/Users", params={"sortBy": sort_by}), client.post("/Users/.search", {"sortBy": sort_by}), client.post("/.search", {"sortBy": sort_by}), client.get("/Groups", params={"sortBy": sort_by})):
+        client.post(
+            "/Users",
+            user_body(name, **({ENT: {"department": department, "manager": department}} if department else {})),
+        )
+    for response in (
+        client.get("/Users", params={"sortBy": sort_by}),
+        client.post("/Users/.search", {"sortBy": sort_by}),
+        client.post("/.search", {"sortBy": sort_by}),
+        client.get("/Groups", params={"sortBy": sort_by}),
+    ):
         assert response.status_code in (200, 400), response.text[:300]
         if response.status_code == 400:
             assert_error(response, 400)
@@ -109,7 +171,7 @@ def test_distinct_unicode_user_names_are_distinct_users(client, one, other):
 
 
 def test_every_accepted_user_name_can_be_looked_up(client):
-    longest = "é\"\\" * (limits.MAX_IDENTIFIER_UNITS // 3) + "x"
+    longest = 'é"\\' * (limits.MAX_IDENTIFIER_UNITS // 3) + "x"
     created = client.post("/Users", user_body(longest, externalId=longest))
     assert created.status_code == 201, created.text[:300]
     for attribute in ("userName", "externalId"):

@@ -9,9 +9,9 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import azure.functions as func
 import pytest
@@ -24,8 +24,8 @@ from tools.localhost.routing import Template, make_route, order, resolve
 from tools.localhost.server import route_prefix
 from tools.localhost.timers import resolve_schedule, schedule_after
 
-
 # --- route templates (no I/O) -------------------------------------------------------------------------
+
 
 def _winner(templates: list[str], path: str, method: str = "GET") -> str | None:
     routes = order(make_route("", t, ["GET"], t) for t in templates)
@@ -33,10 +33,13 @@ def _winner(templates: list[str], path: str, method: str = "GET") -> str | None:
     return found[0].target if found else None
 
 
-@pytest.mark.parametrize("templates", [
-    ["{*rest}", "items/{name}", "items/{id:int}", "items/new"],
-    ["items/new", "items/{id:int}", "items/{name}", "{*rest}"],
-])
+@pytest.mark.parametrize(
+    "templates",
+    [
+        ["{*rest}", "items/{name}", "items/{id:int}", "items/new"],
+        ["items/new", "items/{id:int}", "items/{name}", "{*rest}"],
+    ],
+)
 def test_precedence_does_not_depend_on_registration_order(templates):
     assert _winner(templates, "/items/new") == "items/new"
     assert _winner(templates, "/items/42") == "items/{id:int}"
@@ -48,25 +51,28 @@ def test_method_outside_the_function_methods_does_not_match():
     assert _winner(["items/new"], "/items/new", "POST") is None
 
 
-@pytest.mark.parametrize("template,path,expected", [
-    ("scim/v2/Users/{id}", "/SCIM/v2/users/a%20b", {"id": "a b"}),
-    ("scim/v2/Users", "/scim/v2/Users/", {}),  # one trailing slash is tolerated, as in ASP.NET Core
-    ("scim/v2/Users", "/scim/v2//Users", None),  # doubled slashes are not folded
-    ("scim/v2/{*path}", "/scim/v2//Users", {"path": "/Users"}),
-    ("scim/v2/{*path}", "/scim/v2/Groups/1/x", {"path": "Groups/1/x"}),
-    ("scim/v2/{*path}", "/scim/v2", {}),
-    ("pages/{slug?}", "/pages", {}),
-    ("pages/{slug=home}", "/pages", {"slug": "home"}),
-    ("pages/{slug}", "/pages", None),
-    ("pages/{slug}", "/pages/a/b", None),
-    ("n/{id:int}", "/n/2147483648", None),
-    ("n/{id:int:range(1,9)}", "/n/5", {"id": "5"}),
-    ("n/{id:int:range(1,9)}", "/n/10", None),
-    ("c/{code:regex(^(ab|cd)\\d{{2}}$)}", "/c/CD12", {"code": "CD12"}),
-    ("c/{code:regex(^(ab|cd)\\d{{2}}$)}", "/c/ef12", None),
-    ("c/{code:alpha:minlength(2)}", "/c/a", None),
-    ("g/{id:guid}", "/g/0f8fad5b-d9cb-469f-a165-70867728950e", {"id": "0f8fad5b-d9cb-469f-a165-70867728950e"}),
-])
+@pytest.mark.parametrize(
+    "template,path,expected",
+    [
+        ("scim/v2/Users/{id}", "/SCIM/v2/users/a%20b", {"id": "a b"}),
+        ("scim/v2/Users", "/scim/v2/Users/", {}),  # one trailing slash is tolerated, as in ASP.NET Core
+        ("scim/v2/Users", "/scim/v2//Users", None),  # doubled slashes are not folded
+        ("scim/v2/{*path}", "/scim/v2//Users", {"path": "/Users"}),
+        ("scim/v2/{*path}", "/scim/v2/Groups/1/x", {"path": "Groups/1/x"}),
+        ("scim/v2/{*path}", "/scim/v2", {}),
+        ("pages/{slug?}", "/pages", {}),
+        ("pages/{slug=home}", "/pages", {"slug": "home"}),
+        ("pages/{slug}", "/pages", None),
+        ("pages/{slug}", "/pages/a/b", None),
+        ("n/{id:int}", "/n/2147483648", None),
+        ("n/{id:int:range(1,9)}", "/n/5", {"id": "5"}),
+        ("n/{id:int:range(1,9)}", "/n/10", None),
+        ("c/{code:regex(^(ab|cd)\\d{{2}}$)}", "/c/CD12", {"code": "CD12"}),
+        ("c/{code:regex(^(ab|cd)\\d{{2}}$)}", "/c/ef12", None),
+        ("c/{code:alpha:minlength(2)}", "/c/a", None),
+        ("g/{id:guid}", "/g/0f8fad5b-d9cb-469f-a165-70867728950e", {"id": "0f8fad5b-d9cb-469f-a165-70867728950e"}),
+    ],
+)
 def test_template_matching(template, path, expected):
     assert Template.parse(template).match(path) == expected
 
@@ -90,9 +96,9 @@ def test_route_prefix_comes_from_host_json(tmp_path):
 
 
 def test_ncrontab_has_seconds_first_and_settings_resolve():
-    start = datetime(2026, 1, 1, 0, 0, 1, tzinfo=timezone.utc).timestamp()
-    assert schedule_after("0 */15 * * * *", start).get_next(datetime) == datetime(2026, 1, 1, 0, 15, 0, tzinfo=timezone.utc)
-    assert schedule_after("*/10 * * * * *", start).get_next(datetime) == datetime(2026, 1, 1, 0, 0, 10, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC).timestamp()
+    assert schedule_after("0 */15 * * * *", start).get_next(datetime) == datetime(2026, 1, 1, 0, 15, 0, tzinfo=UTC)
+    assert schedule_after("*/10 * * * * *", start).get_next(datetime) == datetime(2026, 1, 1, 0, 0, 10, tzinfo=UTC)
     with pytest.raises(ValueError):
         schedule_after("*/15 * * * *", start)  # 5-field cron is not NCRONTAB
     assert resolve_schedule("%TICK%", {"TICK": "0 0 * * * *"}) == "0 0 * * * *"
@@ -114,10 +120,19 @@ def test_index_reads_each_trigger_from_one_get_functions_call():
 
     functions = index(app)
     (http_function,) = functions.http
-    assert (http_function.route, http_function.methods, http_function.auth_level) == ("things/{id}", ("GET", "PATCH"), "function")
+    assert (http_function.route, http_function.methods, http_function.auth_level) == (
+        "things/{id}",
+        ("GET", "PATCH"),
+        "function",
+    )
     assert (http_function.invocable.name, http_function.invocable.argument) == ("thing", "req")
     (timer,) = functions.timers
-    assert (timer.invocable.name, timer.invocable.argument, timer.schedule, timer.run_on_startup) == ("nightly", "timer", "0 0 2 * * *", True)
+    assert (timer.invocable.name, timer.invocable.argument, timer.schedule, timer.run_on_startup) == (
+        "nightly",
+        "timer",
+        "0 0 2 * * *",
+        True,
+    )
 
 
 def test_a_function_without_a_parameter_for_its_binding_fails_at_startup():
@@ -132,6 +147,7 @@ def test_a_function_without_a_parameter_for_its_binding_fails_at_startup():
 
 
 # --- the host over HTTP ----------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
@@ -160,16 +176,19 @@ def _raw(sample: dict, method: str, path: str) -> tuple[int, bytes]:
         connection.close()
 
 
-@pytest.mark.parametrize("path,function,route", [
-    ("/items/new", "item_new", {}),
-    ("/ITEMS/New", "item_new", {}),
-    ("/items/new/", "item_new", {}),
-    ("/items/42", "item_by_number", {"id": "42"}),
-    ("/items/a%20b", "item_by_name", {"name": "a b"}),
-    ("/pages", "page", {}),
-    ("/pages/about", "page", {"slug": "about"}),
-    ("/api/items/new", "anything_else", {"rest": "api/items/new"}),  # routePrefix "" from the repo's host.json
-])
+@pytest.mark.parametrize(
+    "path,function,route",
+    [
+        ("/items/new", "item_new", {}),
+        ("/ITEMS/New", "item_new", {}),
+        ("/items/new/", "item_new", {}),
+        ("/items/42", "item_by_number", {"id": "42"}),
+        ("/items/a%20b", "item_by_name", {"name": "a b"}),
+        ("/pages", "page", {}),
+        ("/pages/about", "page", {"slug": "about"}),
+        ("/api/items/new", "anything_else", {"rest": "api/items/new"}),  # routePrefix "" from the repo's host.json
+    ],
+)
 def test_requests_reach_the_function_the_host_would_pick(sample, path, function, route):
     seen = _get(sample, path).json()
     assert (seen["function"], seen["route"]) == (function, route)
@@ -190,7 +209,9 @@ def test_doubled_slashes_reach_the_app_unchanged(sample):
 
 
 def test_request_translation(sample):
-    seen = _get(sample, "/echo?q=a+b&slash=%2F&q=c&empty=", "PUT", data=b"\x00raw body", headers={"X-Custom": "yes"}).json()
+    seen = _get(
+        sample, "/echo?q=a+b&slash=%2F&q=c&empty=", "PUT", data=b"\x00raw body", headers={"X-Custom": "yes"}
+    ).json()
     assert seen["function"] == "echo"  # bound by its parameter name `request`, not `req`
     assert seen["method"] == "PUT"
     assert seen["url"] == sample["base"] + "/echo?q=a+b&slash=%2F&q=c&empty="
@@ -232,13 +253,36 @@ def test_startup_line_access_log_and_default_public_base_url(sample):
 
 def test_non_loopback_bind_without_a_function_key_is_refused():
     env = {k: v for k, v in os.environ.items() if k != FUNCTION_KEY_ENV}
-    command = [sys.executable, "-m", "tools.localhost", "--host", "0.0.0.0", "--port", str(processes.free_port()), "--no-timers", "--app", "tests.support.sample_app:app"]
+    command = [
+        sys.executable,
+        "-m",
+        "tools.localhost",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(processes.free_port()),
+        "--no-timers",
+        "--app",
+        "tests.support.sample_app:app",
+    ]
     finished = subprocess.run(command, cwd=processes.ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert finished.returncode != 0
     assert FUNCTION_KEY_ENV in finished.stderr
 
 
-@pytest.mark.parametrize("host,loopback", [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("localhost", True), ("0.0.0.0", False), ("::", False), ("10.0.0.5", False), ("example.com", False)])
+@pytest.mark.parametrize(
+    "host,loopback",
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.0.0.5", False),
+        ("example.com", False),
+    ],
+)
 def test_loopback_hosts(host, loopback):
     assert is_loopback(host) is loopback
 
@@ -247,7 +291,9 @@ def test_loopback_hosts(host, loopback):
 def keyed_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = processes.free_port()
     env = {**os.environ, FUNCTION_KEY_ENV: "local-test-key"}
-    process = processes.start_localhost(port, env, tmp_path_factory.mktemp("keyed") / "localhost.log", app="tests.support.sample_app:app")
+    process = processes.start_localhost(
+        port, env, tmp_path_factory.mktemp("keyed") / "localhost.log", app="tests.support.sample_app:app"
+    )
     yield f"http://127.0.0.1:{port}"
     processes.stop(process)
 
@@ -255,7 +301,12 @@ def keyed_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_a_configured_function_key_is_enforced_on_keyed_functions(keyed_host):
     assert requests.get(keyed_host + "/keyed", timeout=10).status_code == 401
     assert requests.get(keyed_host + "/keyed", headers={"x-functions-key": "wrong"}, timeout=10).status_code == 401
-    assert requests.get(keyed_host + "/keyed", headers={"x-functions-key": "local-test-key"}, timeout=10).json()["function"] == "keyed"
+    assert (
+        requests.get(keyed_host + "/keyed", headers={"x-functions-key": "local-test-key"}, timeout=10).json()[
+            "function"
+        ]
+        == "keyed"
+    )
     assert requests.get(keyed_host + "/keyed", params={"code": "local-test-key"}, timeout=10).status_code == 200
     assert requests.get(keyed_host + "/items/new", timeout=10).status_code == 200  # anonymous functions need no key
 

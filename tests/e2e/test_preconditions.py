@@ -22,7 +22,9 @@ def _stale_group(client) -> tuple[dict, str, str]:
     """A group with one member, a version of it that is no longer current, and that member."""
     member = create(client, "etag-member")["id"]
     group = make_group(client, "Etag Group", [member])
-    renamed = client.patch(f"/Groups/{group['id']}", patch_body({"op": "replace", "path": "displayName", "value": "Etag Group 2"}))
+    renamed = client.patch(
+        f"/Groups/{group['id']}", patch_body({"op": "replace", "path": "displayName", "value": "Etag Group 2"})
+    )
     assert renamed.status_code == 204 and renamed.headers["ETag"] != group["meta"]["version"]
     return group, group["meta"]["version"], member
 
@@ -44,20 +46,34 @@ def test_a_stale_if_match_on_user_delete_gets_412_and_the_user_stays(client):
 
 def test_a_stale_if_match_on_group_patch_gets_412_and_changes_nothing(client):
     group, stale, member = _stale_group(client)
-    attribute = client.patch(f"/Groups/{group['id']}", patch_body({"op": "replace", "path": "displayName", "value": "Lost"}), headers={"If-Match": stale})
+    attribute = client.patch(
+        f"/Groups/{group['id']}",
+        patch_body({"op": "replace", "path": "displayName", "value": "Lost"}),
+        headers={"If-Match": stale},
+    )
     assert_error(attribute, 412)
-    members_only = client.patch(f"/Groups/{group['id']}", patch_body({"op": "remove", "path": "members"}), headers={"If-Match": stale})
+    members_only = client.patch(
+        f"/Groups/{group['id']}", patch_body({"op": "remove", "path": "members"}), headers={"If-Match": stale}
+    )
     assert_error(members_only, 412)
     after = client.get(f"/Groups/{group['id']}").json()
     assert after["displayName"] == "Etag Group 2" and member_ids(client, group["id"]) == {member}
     current = after["meta"]["version"]
-    ok = client.patch(f"/Groups/{group['id']}", patch_body({"op": "replace", "path": "displayName", "value": "Won"}), headers={"If-Match": current})
+    ok = client.patch(
+        f"/Groups/{group['id']}",
+        patch_body({"op": "replace", "path": "displayName", "value": "Won"}),
+        headers={"If-Match": current},
+    )
     assert ok.status_code == 204
 
 
 def test_a_stale_if_match_on_group_put_gets_412_and_changes_nothing(client):
     group, stale, member = _stale_group(client)
-    response = client.put(f"/Groups/{group['id']}", {"schemas": [GROUP], "displayName": "Lost", "members": []}, headers={"If-Match": stale})
+    response = client.put(
+        f"/Groups/{group['id']}",
+        {"schemas": [GROUP], "displayName": "Lost", "members": []},
+        headers={"If-Match": stale},
+    )
     assert_error(response, 412)
     assert client.get(f"/Groups/{group['id']}").json()["displayName"] == "Etag Group 2"
     assert member_ids(client, group["id"]) == {member}
@@ -72,12 +88,21 @@ def test_a_stale_if_match_on_group_delete_gets_412_and_the_group_stays(client):
 @pytest.mark.parametrize("header", ["*", 'W/"0000", *'])
 def test_if_match_star_matches_any_version(client, header):
     user, _ = _stale_user(client)
-    patched = client.patch(f"/Users/{user['id']}", patch_body({"op": "replace", "path": "title", "value": "starred"}), headers={"If-Match": header})
+    patched = client.patch(
+        f"/Users/{user['id']}",
+        patch_body({"op": "replace", "path": "title", "value": "starred"}),
+        headers={"If-Match": header},
+    )
     assert patched.status_code == 200 and patched.json()["title"] == "starred"
     replaced = client.put(f"/Users/{user['id']}", user_body("etag-user", title="put"), headers={"If-Match": header})
     assert replaced.status_code == 200 and replaced.json()["title"] == "put"
     group, _, _ = _stale_group(client)
-    assert client.patch(f"/Groups/{group['id']}", patch_body({"op": "remove", "path": "members"}), headers={"If-Match": header}).status_code == 204
+    assert (
+        client.patch(
+            f"/Groups/{group['id']}", patch_body({"op": "remove", "path": "members"}), headers={"If-Match": header}
+        ).status_code
+        == 204
+    )
     assert member_ids(client, group["id"]) == set()
     assert client.delete(f"/Groups/{group['id']}", headers={"If-Match": header}).status_code == 204
     assert client.delete(f"/Users/{user['id']}", headers={"If-Match": header}).status_code == 204
@@ -87,5 +112,9 @@ def test_if_match_star_matches_any_version(client, header):
 def test_the_strong_form_of_the_current_version_also_matches(client):
     user = create(client, "strong-etag")
     strong = user["meta"]["version"][2:]  # W/"abc" -> "abc"
-    response = client.patch(f"/Users/{user['id']}", patch_body({"op": "replace", "path": "title", "value": "x"}), headers={"If-Match": strong})
+    response = client.patch(
+        f"/Users/{user['id']}",
+        patch_body({"op": "replace", "path": "title", "value": "x"}),
+        headers={"If-Match": strong},
+    )
     assert response.status_code == 200

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -15,8 +15,8 @@ import requests
 from shared import tenants
 from shared.store import keys
 from shared.store.rows import get_document, put_document
-from tests.support.scim import SCIM_JSON, ScimClient, user_body
 from tests.e2e.test_scim_users import assert_error, create, patch_body
+from tests.support.scim import SCIM_JSON, ScimClient, user_body
 from tools import processes
 
 DEEP = b'{"userName": "deep", "displayName": ' + b"[" * 1000 + b"]" * 1000 + b"}"
@@ -110,28 +110,41 @@ def test_admin_tenant_id_with_a_slash_is_4xx(admin_api):
 
 
 def test_admin_negative_limit_is_400(admin_api, admin_tenant):
-    body = assert_admin_error(requests.get(f"{admin_api}/tenants/{admin_tenant}/cycles", params={"limit": "-5"}, timeout=30), 400)
+    body = assert_admin_error(
+        requests.get(f"{admin_api}/tenants/{admin_tenant}/cycles", params={"limit": "-5"}, timeout=30), 400
+    )
     assert "limit" in body["detail"]
 
 
 def test_admin_retention_beyond_a_double_is_400(admin_api, admin_tenant):
     raw = b'{"retentionDays": 1e400}'
-    response = requests.patch(f"{admin_api}/tenants/{admin_tenant}/settings", data=raw, headers={"Content-Type": "application/json"}, timeout=30)
+    response = requests.patch(
+        f"{admin_api}/tenants/{admin_tenant}/settings",
+        data=raw,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
     assert_admin_error(response, 400)
 
 
 def test_admin_deep_json_is_400(admin_api):
     raw = b'{"name": ' + b"[" * 1000 + b"]" * 1000 + b"}"
-    assert_admin_error(requests.post(f"{admin_api}/tenants", data=raw, headers={"Content-Type": "application/json"}, timeout=30), 400)
+    assert_admin_error(
+        requests.post(f"{admin_api}/tenants", data=raw, headers={"Content-Type": "application/json"}, timeout=30), 400
+    )
 
 
 def test_admin_lone_surrogate_in_a_tenant_name_is_400(admin_api):
     raw = b'{"name": "Contoso \\ud800"}'
-    assert_admin_error(requests.post(f"{admin_api}/tenants", data=raw, headers={"Content-Type": "application/json"}, timeout=30), 400)
+    assert_admin_error(
+        requests.post(f"{admin_api}/tenants", data=raw, headers={"Content-Type": "application/json"}, timeout=30), 400
+    )
 
 
 def test_admin_audit_time_errors_speak_the_api_not_python(admin_api, admin_tenant):
-    response = requests.get(f"{admin_api}/tenants/{admin_tenant}/audit", params={"since": "2024-01-01T00:00:00+25:00"}, timeout=30)
+    response = requests.get(
+        f"{admin_api}/tenants/{admin_tenant}/audit", params={"since": "2024-01-01T00:00:00+25:00"}, timeout=30
+    )
     body = assert_admin_error(response, 400)
     assert "timedelta" not in body["detail"] and "since" in body["detail"]
 

@@ -32,7 +32,12 @@ def assert_error(response, status: int, scim_type: str | None = None) -> dict:
 
 
 def test_create_returns_201_with_location_etag_and_meta(client):
-    response = client.post("/Users", user_body("bjensen@example.com", name={"givenName": "Barbara"}, emails=[{"value": "b@example.com", "type": "work"}]))
+    response = client.post(
+        "/Users",
+        user_body(
+            "bjensen@example.com", name={"givenName": "Barbara"}, emails=[{"value": "b@example.com", "type": "work"}]
+        ),
+    )
     assert response.status_code == 201
     assert response.headers["Content-Type"].startswith(SCIM_JSON)
     user = response.json()
@@ -59,15 +64,21 @@ def test_username_is_unique_case_insensitively(client):
 
 
 def test_missing_username_is_invalid_value(client):
-    assert_error(client.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}), 400, "invalidValue")
+    assert_error(
+        client.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}), 400, "invalidValue"
+    )
 
 
 def test_malformed_json_is_invalid_syntax(client):
-    assert_error(client.request("POST", "/Users", raw=b"{not json", headers={"Content-Type": SCIM_JSON}), 400, "invalidSyntax")
+    assert_error(
+        client.request("POST", "/Users", raw=b"{not json", headers={"Content-Type": SCIM_JSON}), 400, "invalidSyntax"
+    )
 
 
 def test_plain_json_content_type_is_accepted(client):
-    response = client.request("POST", "/Users", raw=b'{"userName": "plainjson"}', headers={"Content-Type": "application/json"})
+    response = client.request(
+        "POST", "/Users", raw=b'{"userName": "plainjson"}', headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 201
 
 
@@ -94,24 +105,43 @@ def test_filters_paging_and_sorting(client):
 
 def test_filter_that_matches_nothing_is_an_empty_list(client):
     body = client.get("/Users", params={"filter": 'userName eq "8a0b3f1e-0000-4000-8000-000000000000"'}).json()
-    assert body == {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []}
+    assert body == {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 0,
+        "startIndex": 1,
+        "itemsPerPage": 0,
+        "Resources": [],
+    }
 
 
-@pytest.mark.parametrize("bad", ['userName eq', 'userName xx "a"', '((userName eq "a")', 'userName eq "a" and'])
+@pytest.mark.parametrize("bad", ["userName eq", 'userName xx "a"', '((userName eq "a")', 'userName eq "a" and'])
 def test_invalid_filter_is_400_invalid_filter(client, bad):
     assert_error(client.get("/Users", params={"filter": bad}), 400, "invalidFilter")
 
 
 def test_search_endpoint(client):
     create(client, "searchme")
-    response = client.post("/Users/.search", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": 'userName eq "searchme"', "attributes": ["userName"]})
+    response = client.post(
+        "/Users/.search",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": 'userName eq "searchme"',
+            "attributes": ["userName"],
+        },
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["totalResults"] == 1 and set(body["Resources"][0]) == {"schemas", "id", "userName"}
 
 
 def test_attributes_and_excluded_attributes(client):
-    user = create(client, "proj", displayName="P", name={"givenName": "G", "familyName": "F"}, **{ENTERPRISE: {"department": "R&D"}})
+    user = create(
+        client,
+        "proj",
+        displayName="P",
+        name={"givenName": "G", "familyName": "F"},
+        **{ENTERPRISE: {"department": "R&D"}},
+    )
     only = client.get(f"/Users/{user['id']}", params={"attributes": "name.givenName"}).json()
     assert only["name"] == {"givenName": "G"} and "displayName" not in only and only["id"] == user["id"]
     without = client.get(f"/Users/{user['id']}", params={"excludedAttributes": "name,displayName"}).json()
@@ -132,7 +162,9 @@ def test_put_replaces_the_resource(client):
 
 def test_patch_returns_200_with_resource_and_new_version(client):
     user = create(client, "patchme")
-    response = client.patch(f"/Users/{user['id']}", patch_body({"op": "replace", "path": "displayName", "value": "New"}))
+    response = client.patch(
+        f"/Users/{user['id']}", patch_body({"op": "replace", "path": "displayName", "value": "New"})
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["displayName"] == "New" and body["meta"]["version"] != user["meta"]["version"]
@@ -141,10 +173,18 @@ def test_patch_returns_200_with_resource_and_new_version(client):
 def test_if_match_with_stale_version_is_412(client):
     user = create(client, "etag")
     client.patch(f"/Users/{user['id']}", patch_body({"op": "replace", "path": "title", "value": "x"}))
-    stale = client.patch(f"/Users/{user['id']}", patch_body({"op": "replace", "path": "title", "value": "y"}), headers={"If-Match": user["meta"]["version"]})
+    stale = client.patch(
+        f"/Users/{user['id']}",
+        patch_body({"op": "replace", "path": "title", "value": "y"}),
+        headers={"If-Match": user["meta"]["version"]},
+    )
     assert_error(stale, 412)
     current = client.get(f"/Users/{user['id']}").json()["meta"]["version"]
-    ok = client.patch(f"/Users/{user['id']}", patch_body({"op": "replace", "path": "title", "value": "z"}), headers={"If-Match": current})
+    ok = client.patch(
+        f"/Users/{user['id']}",
+        patch_body({"op": "replace", "path": "title", "value": "z"}),
+        headers={"If-Match": current},
+    )
     assert ok.status_code == 200
 
 
@@ -181,7 +221,9 @@ def test_a_rename_cannot_take_another_live_users_username_in_any_case(client):
     create(client, "holder@example.com")
     mover = create(client, "mover@example.com")
     for variant in ("holder@example.com", "HOLDER@Example.COM"):
-        by_patch = client.patch(f"/Users/{mover['id']}", patch_body({"op": "replace", "path": "userName", "value": variant}))
+        by_patch = client.patch(
+            f"/Users/{mover['id']}", patch_body({"op": "replace", "path": "userName", "value": variant})
+        )
         assert_error(by_patch, 409, "uniqueness")
         assert_error(client.put(f"/Users/{mover['id']}", user_body(variant)), 409, "uniqueness")
     assert client.get(f"/Users/{mover['id']}").json()["userName"] == "mover@example.com"
@@ -193,7 +235,9 @@ def test_a_rename_moves_the_username_index(client):
     """After a rename the new name finds the user, the old name is free for a new user, and a change of
     case alone keeps the user findable."""
     user = create(client, "before@example.com")
-    renamed = client.patch(f"/Users/{user['id']}", patch_body({"op": "replace", "path": "userName", "value": "after@example.com"}))
+    renamed = client.patch(
+        f"/Users/{user['id']}", patch_body({"op": "replace", "path": "userName", "value": "after@example.com"})
+    )
     assert renamed.status_code == 200 and renamed.json()["userName"] == "after@example.com"
     found = client.get("/Users", params={"filter": 'userName eq "AFTER@example.com"'}).json()
     assert [u["id"] for u in found["Resources"]] == [user["id"]]
@@ -210,7 +254,9 @@ def test_a_rename_may_take_the_username_of_a_deleted_user(client):
     gone = create(client, "recycled@example.com")
     assert client.delete(f"/Users/{gone['id']}").status_code == 204
     user = create(client, "newcomer@example.com")
-    renamed = client.patch(f"/Users/{user['id']}", patch_body({"op": "replace", "path": "userName", "value": "Recycled@example.com"}))
+    renamed = client.patch(
+        f"/Users/{user['id']}", patch_body({"op": "replace", "path": "userName", "value": "Recycled@example.com"})
+    )
     assert renamed.status_code == 200, renamed.text
     found = client.get("/Users", params={"filter": 'userName eq "recycled@example.com"'}).json()
     assert [u["id"] for u in found["Resources"]] == [user["id"]]
@@ -229,12 +275,18 @@ def test_get_user_with_attributes_groups_lists_its_groups(client):
     assert set(body) == {"schemas", "id", "groups"}
     assert sorted(g["value"] for g in body["groups"]) == sorted([first["id"], second["id"]])
     assert all(g["$ref"].endswith(f"/Groups/{g['value']}") and g["type"] == "direct" for g in body["groups"])
-    assert [g["value"] for g in client.get(f"/Users/{loner['id']}", params={"attributes": "groups"}).json()["groups"]] == [second["id"]]
+    assert [
+        g["value"] for g in client.get(f"/Users/{loner['id']}", params={"attributes": "groups"}).json()["groups"]
+    ] == [second["id"]]
     assert "groups" not in client.get(f"/Users/{user['id']}").json()  # groups cost extra reads: only on request
 
 
 def test_remove_with_a_value_filter_removes_every_matching_entry(client):
-    emails = [{"value": "w1@example.com", "type": "work"}, {"value": "h@example.com", "type": "home"}, {"value": "w2@example.com", "type": "work"}]
+    emails = [
+        {"value": "w1@example.com", "type": "work"},
+        {"value": "h@example.com", "type": "home"},
+        {"value": "w2@example.com", "type": "work"},
+    ]
     user = create(client, "many-mails@example.com", emails=emails)
     response = client.patch(f"/Users/{user['id']}", patch_body({"op": "remove", "path": 'emails[type eq "work"]'}))
     assert response.status_code == 200

@@ -7,9 +7,9 @@ import uuid
 import pytest
 
 from shared import tenants
-from tests.support.scim import ScimClient, user_body
 from tests.e2e.test_scim_groups import make_group
 from tests.e2e.test_scim_users import assert_error, create, patch_body
+from tests.support.scim import ScimClient, user_body
 
 
 @pytest.fixture
@@ -80,7 +80,14 @@ def test_a_tenant_cannot_see_or_touch_another_tenants_data(client, other_tenant)
     groups = other.get("/Groups", params={"filter": 'displayName eq "Secret Group"'}).json()
     assert groups["totalResults"] == 0
     other_group = make_group(other, "Mine")
-    assert_error(other.patch(f"/Groups/{other_group['id']}", patch_body({"op": "add", "path": "members", "value": [{"value": victim["id"]}]})), 400, "invalidValue")
+    assert_error(
+        other.patch(
+            f"/Groups/{other_group['id']}",
+            patch_body({"op": "add", "path": "members", "value": [{"value": victim["id"]}]}),
+        ),
+        400,
+        "invalidValue",
+    )
     assert client.get(f"/Users/{victim['id']}").json()["userName"] == "victim@example.com"
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from shared import reconcile, tenants
 from shared.config import Settings
@@ -67,7 +67,9 @@ def test_no_timers_flag_keeps_the_timer_off(tmp_path):
     with _host_with_own_storage(quiet_dir, timers=False) as (storage, tenant_id):
         witness_port = processes.free_port()
         witness_env = {**os.environ, "SAMPLE_TIMER_FILE": str(ticks)}
-        witness = processes.start_localhost(witness_port, witness_env, witness_dir / "localhost.log", app="tests.support.sample_app:app", timers=True)
+        witness = processes.start_localhost(
+            witness_port, witness_env, witness_dir / "localhost.log", app="tests.support.sample_app:app", timers=True
+        )
         try:
             witnessed = _wait_for(lambda: ticks.exists() and len(ticks.read_text().splitlines()) >= WITNESS_TICKS)
         finally:

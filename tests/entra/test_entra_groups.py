@@ -13,7 +13,12 @@ GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 def entra_group(name: str | None = None, members: list[str] | None = None) -> dict:
-    body = {"schemas": [GROUP, ADSCIM], "externalId": str(uuid.uuid4()), "displayName": name or f"Group {uuid.uuid4()}", "meta": {"resourceType": "Group"}}
+    body = {
+        "schemas": [GROUP, ADSCIM],
+        "externalId": str(uuid.uuid4()),
+        "displayName": name or f"Group {uuid.uuid4()}",
+        "meta": {"resourceType": "Group"},
+    }
     if members is not None:
         body["members"] = [{"value": m} for m in members]
     return body
@@ -38,7 +43,9 @@ def test_create_with_adscim_urn_and_lookup(client):
     body = entra_group()
     group = post_group(client, body)
     assert group["schemas"] == [GROUP] and group["members"] == [] and group["displayName"] == body["displayName"]
-    found = client.get("/Groups", params={"excludedAttributes": "members", "filter": f'displayName eq "{body["displayName"]}"'}).json()
+    found = client.get(
+        "/Groups", params={"excludedAttributes": "members", "filter": f'displayName eq "{body["displayName"]}"'}
+    ).json()
     assert found["totalResults"] == 1 and "members" not in found["Resources"][0]
     by_id = client.get(f"/Groups/{group['id']}", params={"excludedAttributes": "members"}).json()
     assert "members" not in by_id
@@ -67,22 +74,44 @@ def test_membership_check(client, form, projection):
 def test_add_members_default_and_flag_mode_idempotent(client):
     users = [post_user(client, entra_user())["id"] for _ in range(4)]
     group = post_group(client, entra_group())
-    patch_204(client, group["id"], ops({"op": "Add", "path": "members", "value": [{"$ref": None, "value": users[0]}, {"$ref": None, "value": users[1]}]}))
+    patch_204(
+        client,
+        group["id"],
+        ops(
+            {
+                "op": "Add",
+                "path": "members",
+                "value": [{"$ref": None, "value": users[0]}, {"$ref": None, "value": users[1]}],
+            }
+        ),
+    )
     patch_204(client, group["id"], ops({"op": "add", "path": "members", "value": [{"value": users[2]}]}))
-    patch_204(client, group["id"], ops({"op": "Add", "path": "members", "value": [{"$ref": None, "value": u} for u in users[:3]]}))
+    patch_204(
+        client,
+        group["id"],
+        ops({"op": "Add", "path": "members", "value": [{"$ref": None, "value": u} for u in users[:3]]}),
+    )
     assert members(client, group["id"]) == set(users[:3])
 
 
 def test_remove_members_in_both_dialects(client):
     users = [post_user(client, entra_user())["id"] for _ in range(5)]
     group = post_group(client, entra_group(members=users))
-    patch_204(client, group["id"], ops({"op": "Remove", "path": "members", "value": [{"$ref": None, "value": users[0]}]}))
+    patch_204(
+        client, group["id"], ops({"op": "Remove", "path": "members", "value": [{"$ref": None, "value": users[0]}]})
+    )
     assert members(client, group["id"]) == set(users[1:])
-    patch_204(client, group["id"], ops({"op": "Remove", "path": "members", "value": [{"value": users[1]}, {"value": users[2]}]}))
+    patch_204(
+        client,
+        group["id"],
+        ops({"op": "Remove", "path": "members", "value": [{"value": users[1]}, {"value": users[2]}]}),
+    )
     assert members(client, group["id"]) == set(users[3:])
     patch_204(client, group["id"], ops({"op": "remove", "path": f'members[value eq "{users[3]}"]'}))
     assert members(client, group["id"]) == {users[4]}
-    patch_204(client, group["id"], ops({"op": "Remove", "path": "members", "value": [{"value": users[0]}]}))  # not a member any more
+    patch_204(
+        client, group["id"], ops({"op": "Remove", "path": "members", "value": [{"value": users[0]}]})
+    )  # not a member any more
     assert members(client, group["id"]) == {users[4]}
     patch_204(client, group["id"], ops({"op": "remove", "path": "members"}))
     assert members(client, group["id"]) == set()
@@ -95,7 +124,14 @@ def test_rename_and_other_attributes(client):
     new_name = f"{uuid.uuid4()}updatedDisplayName"
     patch_204(client, group["id"], ops({"op": "Replace", "path": "displayName", "value": new_name}))
     assert client.get(f"/Groups/{group['id']}").json()["displayName"] == new_name
-    patch_204(client, group["id"], ops({"op": "replace", "value": {"displayName": new_name + "2"}}, {"op": "replace", "path": "externalId", "value": "ext-2"}))
+    patch_204(
+        client,
+        group["id"],
+        ops(
+            {"op": "replace", "value": {"displayName": new_name + "2"}},
+            {"op": "replace", "path": "externalId", "value": "ext-2"},
+        ),
+    )
     got = client.get(f"/Groups/{group['id']}").json()
     assert got["displayName"] == new_name + "2" and got["externalId"] == "ext-2"
     assert client.get("/Groups", params={"filter": f'displayName eq "{new_name}"'}).json()["totalResults"] == 0

@@ -21,7 +21,10 @@ def ops(*operations: dict) -> dict:
 def entra_user(user_name: str | None = None, external_id: str | None = None) -> dict:
     """The current documented POST body (ENTRA.md §3.2)."""
     return {
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "schemas": [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        ],
         "externalId": external_id or str(uuid.uuid4()),
         "userName": user_name or f"Test_User_{uuid.uuid4()}",
         "active": True,
@@ -51,15 +54,29 @@ def test_test_connection_probe_finds_nothing(client):
     response = client.session.get(f"{client.base}/Users?filter={probe}", timeout=30)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/scim+json")
-    assert response.json() == {"schemas": [LIST], "totalResults": 0, "Resources": [], "startIndex": 1, "itemsPerPage": 0}
-    legacy = client.session.get(f'{client.base}/Users?filter=externalId+eq+%229edf3db5-{uuid.uuid4().hex[:8]}%22', timeout=30)
+    assert response.json() == {
+        "schemas": [LIST],
+        "totalResults": 0,
+        "Resources": [],
+        "startIndex": 1,
+        "itemsPerPage": 0,
+    }
+    legacy = client.session.get(
+        f"{client.base}/Users?filter=externalId+eq+%229edf3db5-{uuid.uuid4().hex[:8]}%22", timeout=30
+    )
     assert legacy.status_code == 200 and legacy.json()["totalResults"] == 0
-    group_probe = client.get("/Groups", params={"excludedAttributes": "members", "filter": f'displayName eq "{uuid.uuid4()}"'})
+    group_probe = client.get(
+        "/Groups", params={"excludedAttributes": "members", "filter": f'displayName eq "{uuid.uuid4()}"'}
+    )
     assert group_probe.status_code == 200 and group_probe.json()["totalResults"] == 0
 
 
 def test_flag_in_tenant_url_and_adscim_header_are_ignored(client):
-    response = client.session.get(f"{client.base}/Users?aadOptscim062020&filter=userName+eq+%22nobody%22", headers={"ADSCIMVersion": "5.0"}, timeout=30)
+    response = client.session.get(
+        f"{client.base}/Users?aadOptscim062020&filter=userName+eq+%22nobody%22",
+        headers={"ADSCIMVersion": "5.0"},
+        timeout=30,
+    )
     assert response.status_code == 200 and response.json()["totalResults"] == 0
 
 
@@ -68,10 +85,14 @@ def test_documented_post_body_and_lookups(client):
     user = post_user(client, body)
     assert user["userName"] == body["userName"] and user["emails"] == body["emails"] and user["name"] == body["name"]
     assert "meta" in user and user["meta"]["resourceType"] == "User" and "roles" not in user
-    for query in (f'userName eq "{body["userName"]}"', f'externalId eq "{body["externalId"]}"', f'emails[type eq "work"].value eq "{body["emails"][0]["value"]}"'):
+    for query in (
+        f'userName eq "{body["userName"]}"',
+        f'externalId eq "{body["externalId"]}"',
+        f'emails[type eq "work"].value eq "{body["emails"][0]["value"]}"',
+    ):
         found = client.get("/Users", params={"filter": query}).json()
         assert found["totalResults"] == 1 and found["Resources"][0]["id"] == user["id"], query
-    encoded = client.session.get(f'{client.base}/Users?filter=userName+eq+%22{body["userName"]}%22', timeout=30).json()
+    encoded = client.session.get(f"{client.base}/Users?filter=userName+eq+%22{body['userName']}%22", timeout=30).json()
     assert encoded["totalResults"] == 1
 
 
@@ -83,11 +104,23 @@ def test_unquoted_external_id_filter(client):
 
 def test_older_post_body_with_nulls_flat_enterprise_attributes_and_misspelt_urn(client):
     body = {
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0User"],
-        "externalId": "jyoung-old", "userName": f"jyoung{uuid.uuid4().hex[:6]}@testuser.com", "active": True, "addresses": None,
-        "displayName": "Joy Young", "emails": [{"type": "work", "value": "jyoung@Contoso.com", "primary": True}],
-        "meta": {"resourceType": "User"}, "name": {"familyName": "Young", "givenName": "Joy"},
-        "phoneNumbers": None, "preferredLanguage": None, "title": None, "department": None, "manager": None,
+        "schemas": [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0User",
+        ],
+        "externalId": "jyoung-old",
+        "userName": f"jyoung{uuid.uuid4().hex[:6]}@testuser.com",
+        "active": True,
+        "addresses": None,
+        "displayName": "Joy Young",
+        "emails": [{"type": "work", "value": "jyoung@Contoso.com", "primary": True}],
+        "meta": {"resourceType": "User"},
+        "name": {"familyName": "Young", "givenName": "Joy"},
+        "phoneNumbers": None,
+        "preferredLanguage": None,
+        "title": None,
+        "department": None,
+        "manager": None,
     }
     user = post_user(client, body)
     assert user["displayName"] == "Joy Young" and user["emails"][0]["value"] == "jyoung@Contoso.com"
@@ -98,7 +131,11 @@ def test_post_with_extension_object_manager_string_and_phone_numbers(client):
     manager = post_user(client, entra_user())
     body = entra_user()
     body[ENTERPRISE] = {"manager": manager["id"], "department": "Sales", "employeeNumber": "42"}
-    body["phoneNumbers"] = [{"value": "555-555-5555", "type": "work"}, {"value": "555-555-5555", "type": "mobile"}, {"value": "555-555-5555", "type": "fax"}]
+    body["phoneNumbers"] = [
+        {"value": "555-555-5555", "type": "work"},
+        {"value": "555-555-5555", "type": "mobile"},
+        {"value": "555-555-5555", "type": "fax"},
+    ]
     body["urn:ietf:params:scim:schemas:extension:CustomExt:2.0:User:costCode"] = "X1"
     user = post_user(client, body)
     assert user[ENTERPRISE]["manager"]["value"] == manager["id"]
@@ -107,10 +144,18 @@ def test_post_with_extension_object_manager_string_and_phone_numbers(client):
 
 
 DEFAULT_MODE_UPDATES = [
-    [{"op": "Replace", "path": 'emails[type eq "work"].value', "value": "updatedEmail@microsoft.com"}, {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"}],
-    [{"op": "Replace", "path": "displayName", "value": "Pvlo"}, {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "TestBcwqnm@test.microsoft.com"},
-     {"op": "Replace", "path": "name.givenName", "value": "Gtfd"}, {"op": "Replace", "path": "name.familyName", "value": "Pkqf"},
-     {"op": "Replace", "path": "externalId", "value": "Eqpj"}, {"op": "Replace", "path": f"{ENTERPRISE}:employeeNumber", "value": "Eqpj"}],
+    [
+        {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "updatedEmail@microsoft.com"},
+        {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"},
+    ],
+    [
+        {"op": "Replace", "path": "displayName", "value": "Pvlo"},
+        {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "TestBcwqnm@test.microsoft.com"},
+        {"op": "Replace", "path": "name.givenName", "value": "Gtfd"},
+        {"op": "Replace", "path": "name.familyName", "value": "Pkqf"},
+        {"op": "Replace", "path": "externalId", "value": "Eqpj"},
+        {"op": "Replace", "path": f"{ENTERPRISE}:employeeNumber", "value": "Eqpj"},
+    ],
 ]
 
 
@@ -132,33 +177,66 @@ def test_default_mode_updates(client):
 
 def test_flag_mode_updates(client):
     user = post_user(client, entra_user())
-    got = patched(client, user["id"], ops(
-        {"op": "replace", "path": 'emails[type eq "work"].value', "value": "flag@example.com"},
-        {"op": "replace", "value": {"displayName": "Bjfe", "name.givenName": "Kkom", "name.familyName": "Unua", f"{ENTERPRISE}:employeeNumber": "Aklq", "name.formatted": "Kkom Unua"}},
-    ))
+    got = patched(
+        client,
+        user["id"],
+        ops(
+            {"op": "replace", "path": 'emails[type eq "work"].value', "value": "flag@example.com"},
+            {
+                "op": "replace",
+                "value": {
+                    "displayName": "Bjfe",
+                    "name.givenName": "Kkom",
+                    "name.familyName": "Unua",
+                    f"{ENTERPRISE}:employeeNumber": "Aklq",
+                    "name.formatted": "Kkom Unua",
+                },
+            },
+        ),
+    )
     assert got["emails"][0]["value"] == "flag@example.com" and got["displayName"] == "Bjfe"
     assert got["name"] == {"formatted": "Kkom Unua", "familyName": "Unua", "givenName": "Kkom"}
     assert got[ENTERPRISE]["employeeNumber"] == "Aklq"
-    got = patched(client, user["id"], ops({"op": "replace", "path": 'emails[type eq "work"].primary', "value": True},
-                                          {"op": "add", "path": f"{ENTERPRISE}:department", "value": "Tech Infrastructure"}))
+    got = patched(
+        client,
+        user["id"],
+        ops(
+            {"op": "replace", "path": 'emails[type eq "work"].primary', "value": True},
+            {"op": "add", "path": f"{ENTERPRISE}:department", "value": "Tech Infrastructure"},
+        ),
+    )
     assert got["emails"][0]["primary"] is True and got[ENTERPRISE]["department"] == "Tech Infrastructure"
-    got = patched(client, user["id"], ops({"op": "replace", "value": {"active": False, "userName": "someone-" + uuid.uuid4().hex[:6]}}))
+    got = patched(
+        client,
+        user["id"],
+        ops({"op": "replace", "value": {"active": False, "userName": "someone-" + uuid.uuid4().hex[:6]}}),
+    )
     assert got["active"] is False and got["userName"].startswith("someone-")
 
 
 def test_typed_entries_are_created_and_merged(client):
     user = post_user(client, entra_user())
-    got = patched(client, user["id"], ops(
-        {"op": "add", "path": 'addresses[type eq "work"].formatted', "value": "USZLTUSJXBYV"},
-        {"op": "add", "path": 'addresses[type eq "work"].locality', "value": "OSGODHEVDCVD"},
-        {"op": "add", "path": 'addresses[type eq "work"].region', "value": "YMVMOEMXAYGD"},
-    ))
-    assert got["addresses"] == [{"type": "work", "formatted": "USZLTUSJXBYV", "locality": "OSGODHEVDCVD", "region": "YMVMOEMXAYGD"}]
-    got = patched(client, user["id"], ops(
-        {"op": "Add", "path": 'phoneNumbers[type eq "mobile"].value', "value": "+1 (555) 010-0000"},
-        {"op": "Add", "path": 'addresses[type eq "other"].Formatted', "value": "Building 7"},
-        {"op": "Add", "path": 'emails[type eq "other"].Value', "value": "alias@example.com"},
-    ))
+    got = patched(
+        client,
+        user["id"],
+        ops(
+            {"op": "add", "path": 'addresses[type eq "work"].formatted', "value": "USZLTUSJXBYV"},
+            {"op": "add", "path": 'addresses[type eq "work"].locality', "value": "OSGODHEVDCVD"},
+            {"op": "add", "path": 'addresses[type eq "work"].region', "value": "YMVMOEMXAYGD"},
+        ),
+    )
+    assert got["addresses"] == [
+        {"type": "work", "formatted": "USZLTUSJXBYV", "locality": "OSGODHEVDCVD", "region": "YMVMOEMXAYGD"}
+    ]
+    got = patched(
+        client,
+        user["id"],
+        ops(
+            {"op": "Add", "path": 'phoneNumbers[type eq "mobile"].value', "value": "+1 (555) 010-0000"},
+            {"op": "Add", "path": 'addresses[type eq "other"].Formatted', "value": "Building 7"},
+            {"op": "Add", "path": 'emails[type eq "other"].Value', "value": "alias@example.com"},
+        ),
+    )
     assert got["phoneNumbers"] == [{"type": "mobile", "value": "+1 (555) 010-0000"}]
     assert {"type": "other", "formatted": "Building 7"} in got["addresses"]
     assert {"type": "other", "value": "alias@example.com"} in got["emails"]
@@ -185,7 +263,17 @@ def test_manager_set_change_clear(client):
     assert got[ENTERPRISE]["manager"]["value"] == second["id"]
     got = patched(client, user["id"], ops({"op": "replace", "path": path, "value": ""}))
     assert not (got.get(ENTERPRISE) or {}).get("manager")
-    got = patched(client, user["id"], ops({"op": "Add", "path": "manager", "value": [{"$ref": f"http://x/scim/Users/{first['id']}", "value": first["id"]}]}))
+    got = patched(
+        client,
+        user["id"],
+        ops(
+            {
+                "op": "Add",
+                "path": "manager",
+                "value": [{"$ref": f"http://x/scim/Users/{first['id']}", "value": first["id"]}],
+            }
+        ),
+    )
     assert got[ENTERPRISE]["manager"]["value"] == first["id"]
     got = patched(client, user["id"], ops({"op": "Remove", "path": path}))
     assert not (got.get(ENTERPRISE) or {}).get("manager")
@@ -198,9 +286,13 @@ def test_legacy_reference_check(client):
     manager = post_user(client, entra_user())
     user = post_user(client, entra_user())
     patched(client, user["id"], ops({"op": "Add", "path": f"{ENTERPRISE}:manager", "value": manager["id"]}))
-    hit = client.get("/Users", params={"filter": f'id eq "{user["id"]}" and manager eq "{manager["id"]}"', "attributes": "id"}).json()
+    hit = client.get(
+        "/Users", params={"filter": f'id eq "{user["id"]}" and manager eq "{manager["id"]}"', "attributes": "id"}
+    ).json()
     assert hit["totalResults"] == 1 and set(hit["Resources"][0]) <= {"id", "schemas"}
-    miss = client.get("/Users", params={"filter": f'id eq "{user["id"]}" and manager eq "{user["id"]}"', "attributes": "id"}).json()
+    miss = client.get(
+        "/Users", params={"filter": f'id eq "{user["id"]}" and manager eq "{user["id"]}"', "attributes": "id"}
+    ).json()
     assert miss["totalResults"] == 0
 
 
@@ -212,7 +304,9 @@ def test_roles_in_every_shape_never_fail(client):
     stringified = '{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee","value":"25","displayName":"Role1234"}'
     got = patched(client, user["id"], ops({"op": "Add", "path": "roles", "value": [{"value": stringified}]}))
     assert {"value": stringified} in got["roles"]
-    got = patched(client, user["id"], ops({"op": "replace", "path": "roles", "value": [{"primary": False, "value": stringified}]}))
+    got = patched(
+        client, user["id"], ops({"op": "replace", "path": "roles", "value": [{"primary": False, "value": stringified}]})
+    )
     assert got["roles"] == [{"primary": False, "value": stringified}]
 
 
@@ -220,7 +314,11 @@ def test_null_update_clears_optional_attributes(client):
     body = entra_user()
     body.update(title="Engineer", displayName="Clear Me", nickName="cm")
     user = post_user(client, body)
-    got = patched(client, user["id"], ops({"op": "replace", "path": "title", "value": ""}, {"op": "replace", "path": "nickName", "value": ""}))
+    got = patched(
+        client,
+        user["id"],
+        ops({"op": "replace", "path": "title", "value": ""}, {"op": "replace", "path": "nickName", "value": ""}),
+    )
     assert "title" not in got and "nickName" not in got
     got = patched(client, user["id"], ops({"op": "replace", "path": "displayName", "value": None}))
     assert "displayName" not in got
@@ -229,8 +327,14 @@ def test_null_update_clears_optional_attributes(client):
 def test_empty_operations_and_legacy_dotted_urn_path(client):
     user = post_user(client, entra_user())
     assert client.patch(f"/Users/{user['id']}", ops()).status_code == 200
-    got = patched(client, user["id"], ops({"op": "Replace", "path": f"{ENTERPRISE}.department", "value": "Legacy"},
-                                          {"op": "Replace", "path": f"{ENTERPRISE}:organization", "value": "COMPANY1"}))
+    got = patched(
+        client,
+        user["id"],
+        ops(
+            {"op": "Replace", "path": f"{ENTERPRISE}.department", "value": "Legacy"},
+            {"op": "Replace", "path": f"{ENTERPRISE}:organization", "value": "COMPANY1"},
+        ),
+    )
     assert got[ENTERPRISE]["department"] == "Legacy" and got[ENTERPRISE]["organization"] == "COMPANY1"
 
 

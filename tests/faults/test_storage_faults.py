@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -36,8 +36,18 @@ class Rig:
         self.storage = Storage(Settings.from_env({"SCIM_STORAGE_CONNECTION_STRING": self.connection}))
 
     def start_azurite(self):
-        command = [str(processes.AZURITE_TABLE), "--location", str(self.root / "data"), "--tableHost", "127.0.0.1",
-                   "--tablePort", str(self.azurite_port), "--skipApiVersionCheck", "--loose", "--silent"]
+        command = [
+            str(processes.AZURITE_TABLE),
+            "--location",
+            str(self.root / "data"),
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(self.azurite_port),
+            "--skipApiVersionCheck",
+            "--loose",
+            "--silent",
+        ]
         return processes.start(command, self.azurite_port, self.root / "azurite.log", timeout=30)
 
     def signal_azurite(self, sig: int) -> None:
@@ -79,7 +89,10 @@ def _create(rig: Rig, name: str) -> requests.Response:
 
 
 def _unavailable(rig: Rig, label: str) -> None:
-    for method, path, body in (("GET", "/Users?filter=userName eq \"x\"", None), ("POST", "/Users", {"userName": f"lost-{label}"})):
+    for method, path, body in (
+        ("GET", '/Users?filter=userName eq "x"', None),
+        ("POST", "/Users", {"userName": f"lost-{label}"}),
+    ):
         response, seconds = _timed(rig, method, path, json=body)
         print(f"\n{label}: {method} answered {response.status_code} after {seconds:.1f} s")
         assert response.status_code == 503, response.text

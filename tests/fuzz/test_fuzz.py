@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import requests
-from urllib.parse import urlencode
-
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from shared.scim.errors import ScimError
@@ -29,13 +29,28 @@ from tests.fuzz import strategies
 FUZZ_SEED = 20_261_202
 FULL = os.environ.get("SCIM_FUZZ") == "full"
 # No shrinking: a failure is reported as generated (shrinking a slow HTTP case can take minutes).
-_COMMON = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck), phases=(Phase.explicit, Phase.generate))
+_COMMON = dict(
+    deadline=None, database=None, suppress_health_check=list(HealthCheck), phases=(Phase.explicit, Phase.generate)
+)
 IN_PROCESS = settings(max_examples=4_000 if FULL else 250, **_COMMON)
 OVER_HTTP = settings(max_examples=800 if FULL else 40, **_COMMON)
 
 SAMPLE_USERS = [
-    {"schemas": [USER_SCHEMA.core], "id": "1" * 32, "userName": "Straße", "active": True, "emails": [{"value": "a@b.c", "type": "work", "primary": True}], "meta": {"created": "2024-01-01T00:00:00Z"}},
-    {"schemas": [USER_SCHEMA.core], "id": "2" * 32, "userName": "strasse", "name": {"givenName": "\U0001F600"}, ENTERPRISE_USER: {"department": "x", "manager": {"value": "1" * 32}}},
+    {
+        "schemas": [USER_SCHEMA.core],
+        "id": "1" * 32,
+        "userName": "Straße",
+        "active": True,
+        "emails": [{"value": "a@b.c", "type": "work", "primary": True}],
+        "meta": {"created": "2024-01-01T00:00:00Z"},
+    },
+    {
+        "schemas": [USER_SCHEMA.core],
+        "id": "2" * 32,
+        "userName": "strasse",
+        "name": {"givenName": "\U0001f600"},
+        ENTERPRISE_USER: {"department": "x", "manager": {"value": "1" * 32}},
+    },
     {"schemas": [USER_SCHEMA.core], "id": "3" * 32, "userName": "b"},
 ]
 SAMPLE_GROUP = {"schemas": [GROUP_SCHEMA.core], "id": "4" * 32, "displayName": "G", "members": [{"value": "1" * 32}]}
@@ -56,6 +71,7 @@ def protocol_outcome(fn: Callable[[], Any]) -> None:
 
 
 # --- in-process: the protocol layer -------------------------------------------------------------------
+
 
 @seed(FUZZ_SEED)
 @IN_PROCESS
@@ -92,12 +108,15 @@ def test_list_parameters_filters_and_sorting(params):
         node = parse_filter(parsed.filter) if parsed.filter else None
         matched = [u for u in SAMPLE_USERS if node is None or matches(node, u, USER_SCHEMA)]
         groups = [g for g in [SAMPLE_GROUP] if node is None or matches(node, g, GROUP_SCHEMA)]
-        return sort_resources(matched, USER_SCHEMA, parsed.sort_by, parsed.sort_order) + sort_resources(groups, GROUP_SCHEMA, parsed.sort_by, parsed.sort_order)
+        return sort_resources(matched, USER_SCHEMA, parsed.sort_by, parsed.sort_order) + sort_resources(
+            groups, GROUP_SCHEMA, parsed.sort_by, parsed.sort_order
+        )
 
     protocol_outcome(run)
 
 
 # --- over HTTP: the whole service ----------------------------------------------------------------------
+
 
 def assert_answered(response: requests.Response) -> None:
     assert response.status_code < 500, f"{response.status_code} {response.text[:300]}"
@@ -142,7 +161,12 @@ def test_http_list_and_search(client, params):
 
 @seed(FUZZ_SEED + 13)
 @OVER_HTTP
-@given(prefix=strategies.st.sampled_from([b"", b"\xef\xbb\xbf", b" \n"]), body=strategies.user_body(), encoding=strategies.st.sampled_from(["utf-8", "utf-16", "utf-32", "latin-1"]), allow_nan=strategies.st.booleans())
+@given(
+    prefix=strategies.st.sampled_from([b"", b"\xef\xbb\xbf", b" \n"]),
+    body=strategies.user_body(),
+    encoding=strategies.st.sampled_from(["utf-8", "utf-16", "utf-32", "latin-1"]),
+    allow_nan=strategies.st.booleans(),
+)
 def test_http_raw_bodies(client, prefix, body, encoding, allow_nan):
     text = json.dumps(body, ensure_ascii=False, allow_nan=True) if allow_nan else json.dumps(body)
     # latin-1 cannot carry every character: replace those (the body is still not UTF-8 JSON)

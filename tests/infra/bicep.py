@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,9 @@ class BicepFile:
         for symbol, raw in self.raw.get("resources", {}).items():
             body, condition, loop = _unwrap(raw["config"])
             if "__child_resource__" in body:
-                raise AssertionError(f"{self.path.name}: declare child resource of {symbol} with `parent:`; the tests read top-level resources only")
+                raise AssertionError(
+                    f"{self.path.name}: declare child resource of {symbol} with `parent:`; the tests read top-level resources only"
+                )
             if type_ is None or raw["type"] == type_:
                 decorators = tuple((d["type"], d.get("argument")) for d in raw.get("decorators", []))
                 found.append(Resource(symbol, raw["type"], raw["api_version"], body, condition, loop, decorators))
@@ -147,7 +149,7 @@ def bicep_paths() -> list[Path]:
     return sorted(INFRA.rglob("*.bicep"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse(relative: str) -> BicepFile:
     """The parsed file infra/<relative>, parsed once per test session."""
     path = INFRA / relative

@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -25,7 +24,9 @@ def report() -> dict:
     # --skip-download: no Prisma Cloud look-ups (no network here, and the checks ship with checkov).
     done = subprocess.run(
         [str(CHECKOV), "--framework", "bicep", "-d", str(INFRA), "--skip-download", "-o", "json"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     parsed = json.loads(done.stdout)
     return parsed[0] if isinstance(parsed, list) else parsed

@@ -22,7 +22,9 @@ def read(tmp_path, outputs: dict, *names: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("returned", ["SCIM_TENANT_URL", "scim_tenant_url", "Scim_Tenant_Url"])
 def test_an_output_is_found_whatever_case_arm_returns(tmp_path, returned):
-    done = read(tmp_path, {returned: {"type": "String", "value": "https://func-x.azurewebsites.net/scim/v2"}}, "SCIM_TENANT_URL")
+    done = read(
+        tmp_path, {returned: {"type": "String", "value": "https://func-x.azurewebsites.net/scim/v2"}}, "SCIM_TENANT_URL"
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout == "SCIM_TENANT_URL=https://func-x.azurewebsites.net/scim/v2\n"
 

@@ -45,7 +45,14 @@ def _grants(doc: BicepFile) -> set[Grant]:
     grants = set()
     for resource in doc.resources("Microsoft.Authorization/roleAssignments"):
         props = resource.properties
-        grants.add(Grant(resource.body["scope"], _role_of(doc, props["roleDefinitionId"]), props["principalId"], resource.condition))
+        grants.add(
+            Grant(
+                resource.body["scope"],
+                _role_of(doc, props["roleDefinitionId"]),
+                props["principalId"],
+                resource.condition,
+            )
+        )
     return grants
 
 
@@ -62,7 +69,10 @@ def test_storage_account_is_identity_only_https_tls12_and_private_blobs():
 def test_deployment_container_is_private_and_is_what_flex_deploys_from():
     container = STORAGE.resource("Microsoft.Storage/storageAccounts/blobServices/containers")
     assert container.properties["publicAccess"] == "None"
-    assert STORAGE.outputs["deploymentContainerUrl"] == "${storage.properties.primaryEndpoints.blob}${deploymentContainer.name}"
+    assert (
+        STORAGE.outputs["deploymentContainerUrl"]
+        == "${storage.properties.primaryEndpoints.blob}${deploymentContainer.name}"
+    )
     assert MAIN.modules()["functionApp"].params["deploymentContainerUrl"] == "storage.outputs.deploymentContainerUrl"
 
 
@@ -78,7 +88,12 @@ def test_storage_grants():
     assert _grants(STORAGE) == {
         Grant("storage", STORAGE_BLOB_DATA_OWNER, "identityPrincipalId", None),
         Grant("storage", STORAGE_TABLE_DATA_CONTRIBUTOR, "identityPrincipalId", "holdsScimData"),
-        Grant("storage", STORAGE_TABLE_DATA_CONTRIBUTOR, "operatorPrincipalId", "holdsScimData && !empty(operatorPrincipalId)"),
+        Grant(
+            "storage",
+            STORAGE_TABLE_DATA_CONTRIBUTOR,
+            "operatorPrincipalId",
+            "holdsScimData && !empty(operatorPrincipalId)",
+        ),
     }
 
 
@@ -88,7 +103,9 @@ def test_monitoring_has_local_auth_disabled_and_grants_metrics_publisher():
     insights = MONITORING.resource("Microsoft.Insights/components")
     assert insights.properties["DisableLocalAuth"] is True
     assert render(insights.properties["WorkspaceResourceId"]) == "logAnalytics.id"
-    assert _grants(MONITORING) == {Grant("applicationInsights", MONITORING_METRICS_PUBLISHER, "identityPrincipalId", None)}
+    assert _grants(MONITORING) == {
+        Grant("applicationInsights", MONITORING_METRICS_PUBLISHER, "identityPrincipalId", None)
+    }
 
 
 def test_every_identity_grant_goes_to_the_app_identity():
@@ -197,12 +214,17 @@ def test_cosmos_account_writes_run_one_at_a_time():
     """Cosmos DB fails a write on an account while another runs (issue 15, item 5): the table loop runs one
     table at a time, and every two writes under the account are ordered by dependsOn."""
     children = [r for r in COSMOS.resources() if r.body.get("parent") == "account"]
-    assert {r.type for r in children} == {"Microsoft.DocumentDB/databaseAccounts/tables", "Microsoft.DocumentDB/databaseAccounts/tableRoleAssignments"}
+    assert {r.type for r in children} == {
+        "Microsoft.DocumentDB/databaseAccounts/tables",
+        "Microsoft.DocumentDB/databaseAccounts/tableRoleAssignments",
+    }
     for child in children:
         if child.loop is not None:
             assert child.decorator("batchSize") == 1, f"{child.symbol}: a loop under the account needs @batchSize(1)"
     for first, second in itertools.combinations(children, 2):
-        ordered = first.symbol in _depends_on_transitively(COSMOS, second.symbol) or second.symbol in _depends_on_transitively(COSMOS, first.symbol)
+        ordered = first.symbol in _depends_on_transitively(
+            COSMOS, second.symbol
+        ) or second.symbol in _depends_on_transitively(COSMOS, first.symbol)
         assert ordered, f"{first.symbol} and {second.symbol} may run at the same time"
 
 
@@ -213,7 +235,9 @@ def test_key_vault_is_optional_rbac_mode_with_purge_protection():
     assert vault.properties["enablePurgeProtection"] is True
     assert vault.properties["enableSoftDelete"] is True
     assert vault.properties["networkAcls"]["defaultAction"] == "Deny"
-    assert _grants(KEY_VAULT) == {Grant("vault", KEY_VAULT_SECRETS_OFFICER, "operatorPrincipalId", "!empty(operatorPrincipalId)")}
+    assert _grants(KEY_VAULT) == {
+        Grant("vault", KEY_VAULT_SECRETS_OFFICER, "operatorPrincipalId", "!empty(operatorPrincipalId)")
+    }
 
 
 def test_deployer_data_access_is_an_option():

@@ -39,7 +39,6 @@ FLEX_FORBIDDEN_SETTINGS = {
     "WEBSITE_RUN_FROM_PACKAGE",
     "WEBSITE_SKIP_CONTENTSHARE_VALIDATION",
     "WEBSITE_VNET_ROUTE_ALL",
-
     "WEBSITE_MOUNT_ENABLED",
     "WEBSITE_TIME_ZONE",
     "TZ",
@@ -81,7 +80,6 @@ def test_app_settings_are_exactly_the_settings_the_code_reads():
 def test_no_setting_flex_consumption_forbids():
     assert not set(_app_settings()) & FLEX_FORBIDDEN_SETTINGS
     assert "AzureWebJobsStorage" not in _app_settings(), "host storage must be identity-based, not a connection string"
-
 
 
 def test_no_site_property_flex_consumption_forbids():

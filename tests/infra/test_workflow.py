@@ -31,7 +31,12 @@ def _uses(step: dict[str, Any], action: str) -> bool:
 
 
 def _steps_using(jobs: dict[str, Any], action: str) -> list[tuple[str, int, dict[str, Any]]]:
-    return [(name, index, step) for name, job in jobs.items() for index, step in enumerate(job.get("steps", [])) if _uses(step, action)]
+    return [
+        (name, index, step)
+        for name, job in jobs.items()
+        for index, step in enumerate(job.get("steps", []))
+        if _uses(step, action)
+    ]
 
 
 def _one_step_using(jobs: dict[str, Any], action: str) -> tuple[str, int, dict[str, Any]]:
@@ -41,7 +46,12 @@ def _one_step_using(jobs: dict[str, Any], action: str) -> tuple[str, int, dict[s
 
 
 def _smoke_step(jobs: dict[str, Any]) -> tuple[str, int]:
-    found = [(name, index) for name, job in jobs.items() for index, step in enumerate(job.get("steps", [])) if SMOKE_TEST in step.get("run", "")]
+    found = [
+        (name, index)
+        for name, job in jobs.items()
+        for index, step in enumerate(job.get("steps", []))
+        if SMOKE_TEST in step.get("run", "")
+    ]
     assert len(found) == 1, f"expected one step running {SMOKE_TEST}, found {found}"
     return found[0]
 
@@ -70,13 +80,20 @@ def test_the_copy_step_yields_the_app_with_its_funcignore(jobs, tmp_path):
     job_name, index, deploy = _one_step_using(jobs, "Azure/functions-action")
     copy = _runner_temp_path(str(deploy["with"]["package"]))
     step = next(step for step in reversed(jobs[job_name]["steps"][:index]) if "$RUNNER_TEMP" in step.get("run", ""))
-    subprocess.run(["bash", "-euo", "pipefail", "-c", step["run"]], cwd=ROOT, env={**os.environ, "RUNNER_TEMP": str(tmp_path)},
-                   check=True, timeout=120)
+    subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", step["run"]],
+        cwd=ROOT,
+        env={**os.environ, "RUNNER_TEMP": str(tmp_path)},
+        check=True,
+        timeout=120,
+    )
     folder = Path(copy.replace("$RUNNER_TEMP", str(tmp_path)))
     for name in APP_FILES:
         assert (folder / name).is_file(), f"{name} missing from the copy"
     assert not (folder / ".git").exists()
-    assert deploy["with"].get("respect-funcignore") is True, "the copy holds infra/, tests/, tools/: .funcignore must prune them"
+    assert deploy["with"].get("respect-funcignore") is True, (
+        "the copy holds infra/, tests/, tools/: .funcignore must prune them"
+    )
 
 
 def test_smoke_test_runs_right_after_a_fresh_oidc_login(jobs):
@@ -86,7 +103,9 @@ def test_smoke_test_runs_right_after_a_fresh_oidc_login(jobs):
     steps = jobs[job_name]["steps"]
     assert index > 0 and _uses(steps[index - 1], "azure/login"), "the smoke test must directly follow azure/login"
     login = steps[index - 1]["with"]
-    assert {"client-id", "tenant-id", "subscription-id"} <= set(login) and "creds" not in login, "OIDC, not a client secret"
+    assert {"client-id", "tenant-id", "subscription-id"} <= set(login) and "creds" not in login, (
+        "OIDC, not a client secret"
+    )
     deploys = [i for name, i, _ in _steps_using(jobs, "Azure/functions-action") if name == job_name]
     assert all(i < index - 1 for i in deploys), "the login must come after the code deployment"
 

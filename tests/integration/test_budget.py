@@ -7,9 +7,9 @@ import uuid
 import pytest
 
 from shared import groups, users
+from shared.query import GROUPS, USERS, run_query
 from shared.scim import limits
 from shared.scim.errors import ScimError
-from shared.query import GROUPS, USERS, run_query
 from shared.scim.listing import parse_list_params
 from shared.store import counter
 
@@ -17,7 +17,12 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 def _user(name: str, **extra) -> dict:
-    return {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name, "externalId": f"ext-{name}", **extra}
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": name,
+        "externalId": f"ext-{name}",
+        **extra,
+    }
 
 
 def _calls(fn):
@@ -63,7 +68,10 @@ def _group_with_members(scope, name: str, n: int) -> tuple[dict, list[str]]:
 
 
 def _add_members_cost(scope, group_id: str, new_ids: list[str]):
-    body = {"schemas": [PATCH_OP], "Operations": [{"op": "Add", "path": "members", "value": [{"value": u} for u in new_ids]}]}
+    body = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "Add", "path": "members", "value": [{"value": u} for u in new_ids]}],
+    }
     calls, _ = _calls(lambda: groups.patch_group(scope, group_id, body))
     return calls
 
@@ -120,7 +128,10 @@ def test_parallel_member_patches_on_one_group_all_succeed(scope):
 
 
 def _rejected_member_add_cost(scope, group_id: str, member_ids: list[str]) -> tuple[object, ScimError]:
-    body = {"schemas": [PATCH_OP], "Operations": [{"op": "Add", "path": "members", "value": [{"value": u} for u in member_ids]}]}
+    body = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "Add", "path": "members", "value": [{"value": u} for u in member_ids]}],
+    }
     with counter.counting() as calls, pytest.raises(ScimError) as caught:
         groups.patch_group(scope, group_id, body)
     return calls, caught.value
@@ -130,7 +141,9 @@ def test_unknown_members_are_rejected_after_one_batch_of_reads(scope):
     """A request naming only unknown users used to read every one of them three times before its 400."""
     group = groups.create_group(scope, {"displayName": "Checked"})
     known = users.create_user(scope, _user("known"))["id"]
-    calls, error = _rejected_member_add_cost(scope, group["id"], [known] + [uuid.uuid4().hex for _ in range(limits.MAX_MEMBERS - 1)])
+    calls, error = _rejected_member_add_cost(
+        scope, group["id"], [known] + [uuid.uuid4().hex for _ in range(limits.MAX_MEMBERS - 1)]
+    )
     assert (error.status, error.scim_type) == (400, "invalidValue")
     # the group row, then one batch: its membership rows and user rows, then one check for a nested group
     assert calls.total <= 1 + 2 * 50 + 1
@@ -140,5 +153,7 @@ def test_malformed_or_too_many_member_ids_cost_no_member_reads(scope):
     group = groups.create_group(scope, {"displayName": "Syntax"})
     calls, error = _rejected_member_add_cost(scope, group["id"], [uuid.uuid4().hex for _ in range(500)] + ["not-an-id"])
     assert (error.status, error.scim_type, calls.total) == (400, "invalidValue", 1)
-    calls, error = _rejected_member_add_cost(scope, group["id"], [uuid.uuid4().hex for _ in range(limits.MAX_MEMBERS + 1)])
+    calls, error = _rejected_member_add_cost(
+        scope, group["id"], [uuid.uuid4().hex for _ in range(limits.MAX_MEMBERS + 1)]
+    )
     assert (error.status, error.scim_type, calls.total) == (400, "tooMany", 1)

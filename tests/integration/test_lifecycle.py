@@ -28,7 +28,9 @@ def _actions(storage, tenant_id: str) -> list[str]:
 
 def test_full_lifecycle(storage, tenant, scope):
     tid = tenant["tenantId"]
-    user = users.create_user(scope, {"userName": "life@example.com", "emails": [{"value": "life@example.com", "type": "work"}]})
+    user = users.create_user(
+        scope, {"userName": "life@example.com", "emails": [{"value": "life@example.com", "type": "work"}]}
+    )
     assert user[EMPLOYEE] == {"status": STAGED}
     assert _status(storage, tid, user["id"]) == STAGED
     with pytest.raises(Conflict):
@@ -49,7 +51,15 @@ def test_full_lifecycle(storage, tenant, scope):
     employees.delete_employee(storage, tid, user["id"])
     assert all(e["id"] != user["id"] for e in employees.list_employees(storage, tid)[0])
     actions = _actions(storage, tid)
-    for expected in ("user.create", "employee.invite", "employee.activate", "user.disable", "user.enable", "user.delete", "employee.delete"):
+    for expected in (
+        "user.create",
+        "employee.invite",
+        "employee.activate",
+        "user.disable",
+        "user.enable",
+        "user.delete",
+        "employee.delete",
+    ):
         assert expected in actions
 
 
@@ -123,4 +133,3 @@ def test_audit_paging_and_filters(storage, tenant, scope):
     assert len(page1) == 2 and len(page2) == 2 and not {e["targetId"] for e in page1} & {e["targetId"] for e in page2}
     target = page1[0]["targetId"]
     assert [e["targetId"] for e in list_events(storage, tenant["tenantId"], target_id=target)[0]] == [target]
-

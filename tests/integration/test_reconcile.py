@@ -3,8 +3,8 @@ operations, and SCIM changes racing the cycle's reads."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 import pytest
 
@@ -12,14 +12,16 @@ from shared import employees, groups, membership, users
 from shared.reconcile import integrity
 from shared.store import keys
 from shared.store.table import Op
-from tests.support.fixtures_reconcile import PATCH_OP, actions, cycle, frozen, patch, row_keys  # noqa: F401 - frozen is a fixture
+from tests.support.fixtures_reconcile import PATCH_OP, actions, cycle, patch, row_keys
 
 MEMBERS = 60  # more than one transaction's worth of membership pairs
 
 
 def _directory(scope, n_users=4):
     ids = [users.create_user(scope, {"userName": f"user{i}", "externalId": f"ext{i}"})["id"] for i in range(n_users)]
-    group = groups.create_group(scope, {"displayName": "Team", "externalId": "gext", "members": [{"value": u} for u in ids]})
+    group = groups.create_group(
+        scope, {"displayName": "Team", "externalId": "gext", "members": [{"value": u} for u in ids]}
+    )
     return ids, group["id"]
 
 
@@ -30,8 +32,13 @@ def test_deletes_leave_no_index_rows_behind(storage, tenant, scope):
     ids, gid = _directory(scope, n_users=2)
     groups.delete_group(scope, gid)
     users.delete_user(scope, ids[0])
-    assert row_keys(storage, tid, keys.GROUP_EXTERNAL_ID_INDEX) == set() and row_keys(storage, tid, keys.DISPLAYNAME_INDEX) == set()
-    assert row_keys(storage, tid, keys.USER_EXTERNAL_ID_INDEX) == {keys.external_id_key(keys.USER_EXTERNAL_ID_INDEX, "ext1", ids[1])}
+    assert (
+        row_keys(storage, tid, keys.GROUP_EXTERNAL_ID_INDEX) == set()
+        and row_keys(storage, tid, keys.DISPLAYNAME_INDEX) == set()
+    )
+    assert row_keys(storage, tid, keys.USER_EXTERNAL_ID_INDEX) == {
+        keys.external_id_key(keys.USER_EXTERNAL_ID_INDEX, "ext1", ids[1])
+    }
     assert cycle(storage, tid)["repairs"] == {}
 
 
@@ -44,11 +51,13 @@ def test_every_kind_of_corrupted_row_is_repaired_and_a_second_cycle_finds_nothin
     # Name index rows: missing, pointing nowhere, left under a former name.
     d.delete(tid, keys.username_key("user0"))
     d.upsert({"PartitionKey": tid, "RowKey": keys.username_key("ghost"), "ref": "f" * 32})
-    d.transact([
-        Op("merge", {"PartitionKey": tid, "RowKey": keys.user_key(renamed), "userName": "after-rename"}),
-        Op("delete", {"PartitionKey": tid, "RowKey": keys.username_key("before-rename")}),
-        Op("upsert", {"PartitionKey": tid, "RowKey": keys.username_key("stale-name"), "ref": renamed}),
-    ])
+    d.transact(
+        [
+            Op("merge", {"PartitionKey": tid, "RowKey": keys.user_key(renamed), "userName": "after-rename"}),
+            Op("delete", {"PartitionKey": tid, "RowKey": keys.username_key("before-rename")}),
+            Op("upsert", {"PartitionKey": tid, "RowKey": keys.username_key("stale-name"), "ref": renamed}),
+        ]
+    )
     d.delete(tid, keys.displayname_key("Team"))
     d.upsert({"PartitionKey": tid, "RowKey": keys.displayname_key("Gone"), "ref": "c" * 32})
     # externalId index rows: missing, stale, stray.
@@ -59,7 +68,12 @@ def test_every_kind_of_corrupted_row_is_repaired_and_a_second_cycle_finds_nothin
     # Memberships: one direction only, pointing at a user or a group that does not exist.
     d.delete(tid, keys.member_of_key(ids[0], gid))
     d.delete(tid, keys.member_key(gid, ids[1]))
-    d.transact([Op("upsert", {"PartitionKey": tid, "RowKey": keys.member_key(gid, "a" * 32)}), Op("upsert", {"PartitionKey": tid, "RowKey": keys.member_of_key("a" * 32, gid)})])
+    d.transact(
+        [
+            Op("upsert", {"PartitionKey": tid, "RowKey": keys.member_key(gid, "a" * 32)}),
+            Op("upsert", {"PartitionKey": tid, "RowKey": keys.member_of_key("a" * 32, gid)}),
+        ]
+    )
     d.upsert({"PartitionKey": tid, "RowKey": keys.member_key("b" * 32, ids[2])})
 
     report = cycle(storage, tid)
@@ -67,8 +81,13 @@ def test_every_kind_of_corrupted_row_is_repaired_and_a_second_cycle_finds_nothin
     assert report["complete"] and report["repairs"] == {"index": 10, "membership": 5}
     index = row_keys(storage, tid, keys.USERNAME_INDEX)
     assert {keys.username_key(f"user{i}") for i in range(4)} | {keys.username_key("after-rename")} == index
-    assert row_keys(storage, tid, keys.DISPLAYNAME_INDEX) == {keys.displayname_key("Team"), keys.displayname_key("Other")}
-    assert row_keys(storage, tid, keys.USER_EXTERNAL_ID_INDEX) == {keys.external_id_key(keys.USER_EXTERNAL_ID_INDEX, f"ext{i}", ids[i]) for i in range(4)}
+    assert row_keys(storage, tid, keys.DISPLAYNAME_INDEX) == {
+        keys.displayname_key("Team"),
+        keys.displayname_key("Other"),
+    }
+    assert row_keys(storage, tid, keys.USER_EXTERNAL_ID_INDEX) == {
+        keys.external_id_key(keys.USER_EXTERNAL_ID_INDEX, f"ext{i}", ids[i]) for i in range(4)
+    }
     assert row_keys(storage, tid, keys.GROUP_EXTERNAL_ID_INDEX) == {
         keys.external_id_key(keys.GROUP_EXTERNAL_ID_INDEX, "gext", gid),
         keys.external_id_key(keys.GROUP_EXTERNAL_ID_INDEX, "oext", other),
@@ -116,7 +135,11 @@ def _patch_remove(scope, ids):
 def _replace_members(scope, ids):
     half = len(ids) // 2
     gid = groups.create_group(scope, {"displayName": "Target", "members": [{"value": u} for u in ids[:half]]})["id"]
-    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Target", "members": [{"value": u} for u in ids[half:]]}
+    body = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Target",
+        "members": [{"value": u} for u in ids[half:]],
+    }
 
     def check():
         assert sorted(membership.group_member_ids(scope.storage, scope.tenant_id, gid)) == sorted(ids[half:])
@@ -137,7 +160,9 @@ def _delete_group(scope, ids):
 
 def _groups_of_one_user(scope):
     user = users.create_user(scope, {"userName": "member-of-many"})["id"]
-    gids = [groups.create_group(scope, {"displayName": f"g{i}", "members": [{"value": user}]})["id"] for i in range(MEMBERS)]
+    gids = [
+        groups.create_group(scope, {"displayName": f"g{i}", "members": [{"value": user}]})["id"] for i in range(MEMBERS)
+    ]
 
     def check():
         assert membership.user_group_ids(scope.storage, scope.tenant_id, user) == []
@@ -153,12 +178,18 @@ def _delete_user(scope, ids):
 
 def _delete_employee(scope, ids):
     user, check = _groups_of_one_user(scope)
-    users.patch_user(scope, user, {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": False}]})
+    users.patch_user(
+        scope, user, {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    )
     return lambda: employees.delete_employee(scope.storage, scope.tenant_id, user), check
 
 
-@pytest.mark.parametrize("operation", [_patch_add, _patch_remove, _replace_members, _delete_group, _delete_user, _delete_employee])
-def test_an_operation_interrupted_between_transactions_is_finished(storage, tenant, scope, monkeypatch, frozen, operation):
+@pytest.mark.parametrize(
+    "operation", [_patch_add, _patch_remove, _replace_members, _delete_group, _delete_user, _delete_employee]
+)
+def test_an_operation_interrupted_between_transactions_is_finished(
+    storage, tenant, scope, monkeypatch, frozen, operation
+):
     tid = tenant["tenantId"]
     needs_users = operation not in (_delete_user, _delete_employee)
     ids = [users.create_user(scope, {"userName": f"m{i}"})["id"] for i in range(MEMBERS)] if needs_users else []
@@ -187,18 +218,28 @@ def _drop_other_halves(storage, tenant_id: str, listed_by: str) -> int:
     for n, row_key in enumerate(sorted(row_keys(storage, tenant_id, listed_by))):
         if n % 3 == 0:
             first, second = row_key[len(listed_by) :].split(":")
-            counterpart = keys.member_of_key(second, first) if listed_by == keys.MEMBER else keys.member_key(second, first)
+            counterpart = (
+                keys.member_of_key(second, first) if listed_by == keys.MEMBER else keys.member_key(second, first)
+            )
             storage.directory.delete(tenant_id, counterpart)
             dropped += 1
     return dropped
 
 
-@pytest.mark.parametrize("operation,listed_by", [(_patch_remove, keys.MEMBER), (_delete_group, keys.MEMBER), (_delete_user, keys.MEMBER_OF)])
-def test_an_interrupted_chunk_finishes_when_some_of_its_rows_are_already_gone(storage, tenant, scope, monkeypatch, frozen, operation, listed_by):
+@pytest.mark.parametrize(
+    "operation,listed_by", [(_patch_remove, keys.MEMBER), (_delete_group, keys.MEMBER), (_delete_user, keys.MEMBER_OF)]
+)
+def test_an_interrupted_chunk_finishes_when_some_of_its_rows_are_already_gone(
+    storage, tenant, scope, monkeypatch, frozen, operation, listed_by
+):
     """Membership chunk recovery: deleting a row that is already gone is not an error, so the journal still
     completes, the other rows of the chunk are deleted, and nothing is left for integrity to repair."""
     tid = tenant["tenantId"]
-    ids = [users.create_user(scope, {"userName": f"m{i}"})["id"] for i in range(MEMBERS)] if operation is not _delete_user else []
+    ids = (
+        [users.create_user(scope, {"userName": f"m{i}"})["id"] for i in range(MEMBERS)]
+        if operation is not _delete_user
+        else []
+    )
     run, check = operation(scope, ids)
     with monkeypatch.context() as patched:
         patched.setattr("shared.membership.resume", _instance_recycled)
@@ -247,7 +288,11 @@ def test_a_user_created_or_renamed_during_the_snapshot_keeps_its_index_rows(stor
 
     def changes():
         users.create_user(scope, {"userName": "late", "externalId": "late-ext"})
-        users.patch_user(scope, ids[0], {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "userName", "value": "renamed"}]})
+        users.patch_user(
+            scope,
+            ids[0],
+            {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "userName", "value": "renamed"}]},
+        )
 
     _after_reading(monkeypatch, keys.USER, changes)
     report = cycle(storage, tid)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from shared import employees, groups, health, invitations, reconcile, tenants, users
 from shared.lifecycle import ARCHIVED
 from tests.integration.conftest import make_scope
-from tests.support.fixtures_reconcile import PATCH_OP, actions, cycle, frozen  # noqa: F401 - frozen is a fixture
+from tests.support.fixtures_reconcile import PATCH_OP, actions, cycle
 
 
 def test_an_integration_silent_for_more_than_two_cycles_is_marked_stale(storage, tenant, frozen):
@@ -82,7 +82,11 @@ def test_archived_employees_and_tombstones_past_retention_are_purged(storage, te
     old_disabled = users.create_user(scope, {"userName": "old-disabled"})
     users.create_user(scope, {"userName": "old-active"})
     users.delete_user(scope, old_deleted["id"])
-    users.patch_user(scope, old_disabled["id"], {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": False}]})
+    users.patch_user(
+        scope,
+        old_disabled["id"],
+        {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": False}]},
+    )
     frozen["now"] += timedelta(days=31)
     recent = users.create_user(scope, {"userName": "recent"})
     users.delete_user(scope, recent["id"])
@@ -99,7 +103,9 @@ def test_the_report_counts_scim_activity_and_errors_since_the_previous_cycle(sto
     cycle(storage, tid)
     ids = [users.create_user(scope, {"userName": f"user{i}"})["id"] for i in range(3)]
     groups.create_group(scope, {"displayName": "Team", "members": [{"value": u} for u in ids]})
-    users.patch_user(scope, ids[0], {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": False}]})
+    users.patch_user(
+        scope, ids[0], {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    )
     users.delete_user(scope, ids[1])
     health.observe(storage, tid, error=True, test_connection=False)
     health.flush_all(storage)
@@ -111,8 +117,24 @@ def test_the_report_counts_scim_activity_and_errors_since_the_previous_cycle(sto
     assert report["storageCalls"]["total"] == sum(v for k, v in report["storageCalls"].items() if k != "total") > 0
     # The report's shape is a contract (admin API, CLI); its duration is a measurement, so only its type is checked.
     assert set(report) == {
-        "tenantId", "started", "finished", "complete", "resumedFromPhase", "phasesRun", "stoppedAt", "since", "scim", "scimErrors",
-        "repairs", "repairsTotal", "conflictsLeft", "invitations", "purgedEmployees", "markedStale", "durationSeconds", "storageCalls",
+        "tenantId",
+        "started",
+        "finished",
+        "complete",
+        "resumedFromPhase",
+        "phasesRun",
+        "stoppedAt",
+        "since",
+        "scim",
+        "scimErrors",
+        "repairs",
+        "repairsTotal",
+        "conflictsLeft",
+        "invitations",
+        "purgedEmployees",
+        "markedStale",
+        "durationSeconds",
+        "storageCalls",
     }
     assert isinstance(report["durationSeconds"], float) and report["since"] is not None and report["complete"] is True
     stored = reconcile.list_reports(storage, tid, limit=1)[0]

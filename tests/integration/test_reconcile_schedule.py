@@ -14,7 +14,7 @@ from shared.reconcile import lease as lease_module
 from shared.reconcile import phases
 from shared.store import keys
 from shared.tenants import tenant_pk
-from tests.support.fixtures_reconcile import cycle, frozen, settings  # noqa: F401 - frozen is a fixture
+from tests.support.fixtures_reconcile import cycle, settings
 
 INTERVAL = timedelta(minutes=45)
 TTL = timedelta(minutes=5)
@@ -125,7 +125,9 @@ def test_a_large_tenant_resumes_from_the_stored_page_token(storage, tenant, scop
     last = cycle(storage, tid, force=False, budget_seconds=0)
     assert last["complete"] and last["phasesRun"] == ["health"]
     assert sum(r["purgedEmployees"] for r in reports) == 5
-    assert not {keys.user_key(u) for u in archived} & {r["RowKey"] for r in storage.directory.query(tid, prefix=keys.USER)}
+    assert not {keys.user_key(u) for u in archived} & {
+        r["RowKey"] for r in storage.directory.query(tid, prefix=keys.USER)
+    }
 
 
 def test_a_failing_cycle_keeps_its_place_and_other_tenants_still_run(storage, tenant, monkeypatch):

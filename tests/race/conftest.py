@@ -1,4 +1,3 @@
 """The race and crash-point suites use the service-level fixtures over the session's Azurite."""
 
 from tests.integration.conftest import scope, storage, tenant  # noqa: F401 - fixtures
-from tests.support.fixtures_reconcile import frozen  # noqa: F401 - fixture

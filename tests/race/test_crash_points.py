@@ -3,8 +3,8 @@ the crash left (a second cycle finds nothing), and a token being rotated or disa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
 
 import pytest
 
@@ -115,7 +115,7 @@ def _delete_group(scope, ids):
 
 
 def _in_groups(scope, ids) -> str:
-    for i, gid in enumerate(groups.create_group(scope, {"displayName": f"g{i}"})["id"] for i in range(len(ids))):
+    for gid in (groups.create_group(scope, {"displayName": f"g{i}"})["id"] for i in range(len(ids))):
         groups.patch_group(scope, gid, _patch("add", [ids[0]]))
     return ids[0]
 
@@ -127,7 +127,9 @@ def _delete_user(scope, ids):
 
 def _delete_employee(scope, ids):
     user = _in_groups(scope, ids)
-    users.patch_user(scope, user, {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": False}]})
+    users.patch_user(
+        scope, user, {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    )
     return lambda: employees.delete_employee(scope.storage, scope.tenant_id, user)
 
 

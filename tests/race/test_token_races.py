@@ -5,7 +5,7 @@ admin API shows is what authentication does."""
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -18,7 +18,12 @@ TRIALS = 20
 
 
 def _scim_status(base: str, token: str) -> int:
-    response = requests.get(f"{base}/scim/v2/Users", params={"filter": 'userName eq "nobody"'}, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    response = requests.get(
+        f"{base}/scim/v2/Users",
+        params={"filter": 'userName eq "nobody"'},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
     return response.status_code
 
 
@@ -39,10 +44,15 @@ def _trial(base: str, storage, trial: int) -> None:
             statuses.append(response.status_code)
             if path == "token" and response.status_code == 200:
                 issued.append(response.json()["token"])
+
         return post
 
     def reconcile() -> None:
-        statuses.append(requests.post(f"{base}/api/admin/reconcile", params={"tenant": tid, "force": "true"}, timeout=120).status_code)
+        statuses.append(
+            requests.post(
+                f"{base}/api/admin/reconcile", params={"tenant": tid, "force": "true"}, timeout=120
+            ).status_code
+        )
 
     actions = [scim, scim, admin_post("token"), admin_post("token"), reconcile]
     actions += [admin_post("disable")] if trial % 2 else [admin_post("disable"), admin_post("enable")]
@@ -62,7 +72,9 @@ def _trial(base: str, storage, trial: int) -> None:
         works = tenant["enabled"] and token_hash(token) == tenant["tokenHash"]
         assert _scim_status(base, token) == (200 if works else 401)
     expected = {"K:" + tenant["tokenHash"]} if tenant["enabled"] else set()
-    assert {row["PartitionKey"] for row in token_rows(storage, tid) if not row.get("pending")} == expected  # pending: never valid
+    assert {
+        row["PartitionKey"] for row in token_rows(storage, tid) if not row.get("pending")
+    } == expected  # pending: never valid
 
 
 @pytest.mark.parametrize("trial", range(TRIALS))

@@ -3,8 +3,8 @@ raises Crash (the process died there). The hook wraps one Storage's tables; prod
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from shared import tenants
 from shared.store.client import Storage
@@ -52,7 +52,12 @@ def assert_tokens_consistent(storage: Storage, tenant_id: str, tokens: list[str]
     expected = {"K:" + tenant["tokenHash"]} if tenant["enabled"] else set()
     rows = token_rows(storage, tenant_id)
     found = {r["PartitionKey"] for r in rows}
-    assert (found <= expected if fail_safe else found == expected), (found, expected, tenant["enabled"], [r.get("pending") for r in rows])
+    assert found <= expected if fail_safe else found == expected, (
+        found,
+        expected,
+        tenant["enabled"],
+        [r.get("pending") for r in rows],
+    )
     assert not any(r.get("pending") for r in rows)
     for token in tokens:
         valid = bool(tenant["enabled"]) and token_hash(token) == tenant["tokenHash"] and bool(found)

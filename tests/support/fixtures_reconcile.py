@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ def settings(budget_seconds: int = 240) -> Settings:
 @pytest.fixture
 def frozen() -> Iterator[dict[str, datetime]]:
     """A clock the test moves by hand (`frozen["now"] += timedelta(...)`); restored afterwards."""
-    moment = {"now": datetime.now(timezone.utc)}
+    moment = {"now": datetime.now(UTC)}
     clock.set_clock(lambda: moment["now"])
     yield moment
     clock.set_clock(None)
@@ -48,4 +49,7 @@ def actions(storage: Storage, tenant_id: str, prefix: str = "") -> list[str]:
 
 
 def patch(op: str, user_ids: list[str]) -> dict[str, Any]:
-    return {"schemas": [PATCH_OP], "Operations": [{"op": op, "path": "members", "value": [{"value": u} for u in user_ids]}]}
+    return {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": op, "path": "members", "value": [{"value": u} for u in user_ids]}],
+    }

@@ -52,7 +52,9 @@ def echo(request: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="created", methods=["POST"])
 def created(req: func.HttpRequest) -> func.HttpResponse:
-    response = func.HttpResponse("made", status_code=201, headers={"Location": "/items/7"}, mimetype="text/html", charset="latin-1")
+    response = func.HttpResponse(
+        "made", status_code=201, headers={"Location": "/items/7"}, mimetype="text/html", charset="latin-1"
+    )
     response.headers.add("Set-Cookie", "a=1")
     response.headers.add("Set-Cookie", "b=2")
     return response

@@ -7,7 +7,6 @@ from typing import Any
 
 import requests
 
-
 SCIM_JSON = "application/scim+json"
 
 
@@ -20,7 +19,9 @@ class ScimClient:
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
-    def request(self, method: str, path: str, *, json_body: Any = None, raw: bytes | None = None, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, path: str, *, json_body: Any = None, raw: bytes | None = None, **kwargs: Any
+    ) -> requests.Response:
         headers = kwargs.pop("headers", {})
         data = raw
         if json_body is not None:

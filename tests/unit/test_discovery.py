@@ -48,7 +48,10 @@ def test_resource_types():
         ResourceType.model_validate(doc)
         assert doc["meta"] == {"resourceType": "ResourceType", "location": f"{BASE}/ResourceTypes/{doc['id']}"}
     assert (user["id"], user["endpoint"], user["schema"]) == ("User", "/Users", USER)
-    assert user["schemaExtensions"] == [{"schema": ENTERPRISE_USER, "required": False}, {"schema": EMPLOYEE, "required": False}]
+    assert user["schemaExtensions"] == [
+        {"schema": ENTERPRISE_USER, "required": False},
+        {"schema": EMPLOYEE, "required": False},
+    ]
     assert (group["id"], group["endpoint"], group["schema"]) == ("Group", "/Groups", GROUP)
     assert not group.get("schemaExtensions")
 
@@ -109,7 +112,12 @@ def test_enterprise_and_employee_schemas():
     manager = next(a for a in discovery.get_schema(BASE, ENTERPRISE_USER)["attributes"] if a["name"] == "manager")
     assert [s["name"] for s in manager["subAttributes"]] == ["value", "$ref", "displayName"]
     (status,) = discovery.get_schema(BASE, EMPLOYEE)["attributes"]
-    assert status["mutability"] == "readOnly" and status["canonicalValues"] == ["staged", "invited", "active", "archived"]
+    assert status["mutability"] == "readOnly" and status["canonicalValues"] == [
+        "staged",
+        "invited",
+        "active",
+        "archived",
+    ]
 
 
 def test_group_schema():

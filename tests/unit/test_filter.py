@@ -97,7 +97,7 @@ def user_matches(text: str, resource: dict = ALICE) -> bool:
         ('userName sw "alice" or userName eq "x" and active eq false', True),
         ('(userName sw "alice" or userName eq "x") and active eq false', False),
         ('userName eq "x" or userName eq "y" or displayName co "young"', True),
-        ('userName pr and active eq true and title pr', False),
+        ("userName pr and active eq true and title pr", False),
         ('not (userName eq "x")', True),
         ("not (active eq true)", False),
         ("not (nickName pr)", True),
@@ -193,7 +193,12 @@ def test_a_group_without_members():
 @pytest.mark.parametrize(
     "attribute,stored,equal,unequal",
     [
-        ("userName", "Ann@Example.com", ["ann@example.com", "ANN@EXAMPLE.COM"], ["ann", "example.com", "ann@example.co", "xann@example.com"]),
+        (
+            "userName",
+            "Ann@Example.com",
+            ["ann@example.com", "ANN@EXAMPLE.COM"],
+            ["ann", "example.com", "ann@example.co", "xann@example.com"],
+        ),
         ("externalId", "Ext-7", ["Ext-7"], ["ext-7", "Ext", "Ext-77"]),
         ("title", "Lead", ["lead"], ["Lea", "ead", "Leader"]),
     ],
@@ -240,7 +245,7 @@ def test_entry_matches_for_patch_paths():
         "active gt true",  # ordering a boolean
         'active co "t"',
         'active eq "yes"',  # not a boolean
-        "name eq \"x\"",  # complex without a value sub-attribute
+        'name eq "x"',  # complex without a value sub-attribute
         'meta eq "x"',
         'emails gt "a"',  # ordering a complex attribute
         'meta.lastModified gt "yesterday"',  # not a dateTime
@@ -255,7 +260,10 @@ def test_misused_attributes_are_invalid_filters(text):
     assert (raised.value.status, raised.value.scim_type) == (400, "invalidFilter")
 
 
-@pytest.mark.parametrize("text", ["active gt true", 'userName eq "x" and active gt true', "emails[primary gt true]", 'userName pr or name eq "x"'])
+@pytest.mark.parametrize(
+    "text",
+    ["active gt true", 'userName eq "x" and active gt true', "emails[primary gt true]", 'userName pr or name eq "x"'],
+)
 def test_misuse_is_reported_whatever_the_data(text):
     # neither a missing attribute nor short-circuit evaluation hides the error
     with pytest.raises(ScimError):

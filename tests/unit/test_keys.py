@@ -39,6 +39,8 @@ def test_external_id_prefix_selects_only_that_value():
     assert not (low <= other < high)
 
 
-@pytest.mark.parametrize("value,ok", [("0" * 32, True), ("a" * 32, True), ("A" * 32, False), ("../etc", False), ("1" * 31, False)])
+@pytest.mark.parametrize(
+    "value,ok", [("0" * 32, True), ("a" * 32, True), ("A" * 32, False), ("../etc", False), ("1" * 31, False)]
+)
 def test_is_resource_id(value, ok):
     assert keys.is_resource_id(value) is ok

@@ -37,16 +37,21 @@ def _fails(scim_type: str, fn, *args, **kwargs) -> ScimError:
 
 # --- lone surrogates (item 2) -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body", [
-    {"userName": LONE},
-    {"userName": "ok" + LONE},
-    {"userName": "bob", "externalId": LONE},
-    {"userName": "bob", "name": {"givenName": LONE}},
-    {"userName": "bob", "emails": [{"value": "a@b.c", "type": "work" + LONE}]},
-    {"userName": "bob", ENTERPRISE_USER: {"department": LONE}},
-    {"userName": "bob", "urn:ietf:params:scim:schemas:extension:Custom:2.0:User:x": LONE},  # ignored attributes too
-    {"userName": "bob", LONE: "key"},
-], ids=range(8))
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"userName": LONE},
+        {"userName": "ok" + LONE},
+        {"userName": "bob", "externalId": LONE},
+        {"userName": "bob", "name": {"givenName": LONE}},
+        {"userName": "bob", "emails": [{"value": "a@b.c", "type": "work" + LONE}]},
+        {"userName": "bob", ENTERPRISE_USER: {"department": LONE}},
+        {"userName": "bob", "urn:ietf:params:scim:schemas:extension:Custom:2.0:User:x": LONE},  # ignored attributes too
+        {"userName": "bob", LONE: "key"},
+    ],
+    ids=range(8),
+)
 def test_lone_surrogates_in_a_user_body_are_rejected(body):
     _fails("invalidValue", clean_resource, body, USER_SCHEMA)
 
@@ -56,19 +61,30 @@ def test_lone_surrogates_in_a_group_name_or_member_are_rejected():
     _fails("invalidValue", clean_resource, {"displayName": "ok", "members": [{"value": LONE}]}, GROUP_SCHEMA)
 
 
-@pytest.mark.parametrize("operation", [
-    {"op": "replace", "path": "displayName", "value": LONE},
-    {"op": "replace", "value": {"userName": LONE}},
-    {"op": "add", "path": f'emails[type eq "{LONE}"].value', "value": "a@b.c"},
-    {"op": "add", "path": "emails", "value": [{"value": LONE}]},
-])
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "replace", "path": "displayName", "value": LONE},
+        {"op": "replace", "value": {"userName": LONE}},
+        {"op": "add", "path": f'emails[type eq "{LONE}"].value', "value": "a@b.c"},
+        {"op": "add", "path": "emails", "value": [{"value": LONE}]},
+    ],
+)
 def test_lone_surrogates_in_patch_values_and_paths_are_rejected(operation):
     _fails("invalidValue", _patch, USER_DOC, operation)
 
 
 def test_lone_surrogates_in_member_patches_are_rejected():
-    _fails("invalidValue", _patch, GROUP_DOC, {"op": "add", "path": "members", "value": [{"value": LONE}]}, schema=GROUP_SCHEMA)
-    _fails("invalidValue", _patch, GROUP_DOC, {"op": "remove", "path": f'members[value eq "{LONE}"]'}, schema=GROUP_SCHEMA)
+    _fails(
+        "invalidValue",
+        _patch,
+        GROUP_DOC,
+        {"op": "add", "path": "members", "value": [{"value": LONE}]},
+        schema=GROUP_SCHEMA,
+    )
+    _fails(
+        "invalidValue", _patch, GROUP_DOC, {"op": "remove", "path": f'members[value eq "{LONE}"]'}, schema=GROUP_SCHEMA
+    )
 
 
 def test_lone_surrogates_in_filters_and_list_parameters_are_rejected():
@@ -79,11 +95,12 @@ def test_lone_surrogates_in_filters_and_list_parameters_are_rejected():
 
 def test_paired_surrogates_are_ordinary_text():
     emoji = json.loads('"\\ud83d\\ude00"')  # JSON's escaped pair is one character
-    assert clean_resource({"userName": emoji}, USER_SCHEMA)["userName"] == "\U0001F600"
+    assert clean_resource({"userName": emoji}, USER_SCHEMA)["userName"] == "\U0001f600"
     assert matches(parse_filter(f'userName eq "{emoji}"'), {"userName": emoji}, USER_SCHEMA)
 
 
 # --- caps (items 3 and 4) -------------------------------------------------------------------------------
+
 
 def test_operations_per_patch_are_capped():
     fine = [{"op": "replace", "path": "displayName", "value": str(i)} for i in range(limits.MAX_OPERATIONS)]
@@ -97,9 +114,14 @@ def test_entries_per_multi_valued_attribute_are_capped_on_create_and_across_patc
     _fails("tooMany", clean_resource, {"userName": "bob", "emails": emails}, USER_SCHEMA)
     _fails("tooMany", _patch, USER_DOC, {"op": "add", "path": "emails", "value": emails})
     half = limits.MAX_ENTRIES // 2 + 1
-    ops = [{"op": "add", "path": "emails", "value": emails[:half]}, {"op": "add", "path": "emails", "value": emails[half:]}]
+    ops = [
+        {"op": "add", "path": "emails", "value": emails[:half]},
+        {"op": "add", "path": "emails", "value": emails[half:]},
+    ]
     _fails("tooMany", _patch, USER_DOC, *ops)
-    typed = [{"op": "add", "path": f'emails[type eq "t{i}"].value', "value": "a@b.c"} for i in range(limits.MAX_ENTRIES + 1)]
+    typed = [
+        {"op": "add", "path": f'emails[type eq "t{i}"].value', "value": "a@b.c"} for i in range(limits.MAX_ENTRIES + 1)
+    ]
     _fails("tooMany", _patch, USER_DOC, *typed)
     assert len(_patch(USER_DOC, *typed[:-1]).resource["emails"]) == limits.MAX_ENTRIES
 
@@ -109,7 +131,14 @@ def test_member_values_per_request_are_capped_within_and_across_operations():
     _fails("tooMany", clean_resource, {"displayName": "G", "members": many}, GROUP_SCHEMA)
     _fails("tooMany", _patch, GROUP_DOC, {"op": "add", "path": "members", "value": many}, schema=GROUP_SCHEMA)
     filtered = [{"op": "remove", "path": f'members[value eq "{m["value"]}"]'} for m in many[:-1]]
-    _fails("tooMany", _patch, GROUP_DOC, *filtered[:-1], {"op": "add", "path": "members", "value": many[:2]}, schema=GROUP_SCHEMA)
+    _fails(
+        "tooMany",
+        _patch,
+        GROUP_DOC,
+        *filtered[:-1],
+        {"op": "add", "path": "members", "value": many[:2]},
+        schema=GROUP_SCHEMA,
+    )
     result = _patch(GROUP_DOC, {"op": "add", "path": "members", "value": many[:-1]}, schema=GROUP_SCHEMA)
     assert len(result.members.add) == limits.MAX_MEMBERS
 
@@ -129,18 +158,22 @@ def test_string_values_are_capped_in_utf16_code_units():
     at_cap = "x" * limits.MAX_VALUE_UNITS
     assert clean_resource({"userName": "bob", "title": at_cap}, USER_SCHEMA)["title"] == at_cap
     _fails("invalidValue", clean_resource, {"userName": "bob", "title": at_cap + "x"}, USER_SCHEMA)
-    emoji = "\U0001F600" * (limits.MAX_VALUE_UNITS // 2 + 1)  # fewer characters than the cap, more units
+    emoji = "\U0001f600" * (limits.MAX_VALUE_UNITS // 2 + 1)  # fewer characters than the cap, more units
     error = _fails("invalidValue", clean_resource, {"userName": "bob", "title": emoji}, USER_SCHEMA)
     assert "UTF-16" in error.detail
     _fails("invalidValue", _patch, USER_DOC, {"op": "replace", "path": "nickName", "value": at_cap + "x"})
     _fails("invalidValue", clean_resource, {"userName": "bob", ENTERPRISE_USER: {"manager": at_cap + "x"}}, USER_SCHEMA)
 
 
-@pytest.mark.parametrize("body,schema", [
-    ({"userName": "u" * (limits.MAX_IDENTIFIER_UNITS + 1)}, USER_SCHEMA),
-    ({"userName": "bob", "externalId": "e" * (limits.MAX_IDENTIFIER_UNITS + 1)}, USER_SCHEMA),
-    ({"displayName": "g" * (limits.MAX_IDENTIFIER_UNITS + 1)}, GROUP_SCHEMA),
-], ids=["userName", "externalId", "group displayName"])
+@pytest.mark.parametrize(
+    "body,schema",
+    [
+        ({"userName": "u" * (limits.MAX_IDENTIFIER_UNITS + 1)}, USER_SCHEMA),
+        ({"userName": "bob", "externalId": "e" * (limits.MAX_IDENTIFIER_UNITS + 1)}, USER_SCHEMA),
+        ({"displayName": "g" * (limits.MAX_IDENTIFIER_UNITS + 1)}, GROUP_SCHEMA),
+    ],
+    ids=["userName", "externalId", "group displayName"],
+)
 def test_identifiers_are_capped(body, schema):
     _fails("invalidValue", clean_resource, body, schema)
     at_cap = {k: v[: limits.MAX_IDENTIFIER_UNITS] if isinstance(v, str) else v for k, v in body.items()}
@@ -158,8 +191,22 @@ def test_every_accepted_identifier_can_be_looked_up_by_a_filter():
 
 
 def test_documents_are_capped():
-    roles = [{"value": "r" * 5_000, "type": str(i)} for i in range(limits.MAX_DOCUMENT_UNITS // 5_000 + 1)][: limits.MAX_ENTRIES]
-    fields = {name: "v" * limits.MAX_VALUE_UNITS for name in ("title", "nickName", "profileUrl", "displayName", "locale", "timezone", "preferredLanguage", "userType")}
+    roles = [{"value": "r" * 5_000, "type": str(i)} for i in range(limits.MAX_DOCUMENT_UNITS // 5_000 + 1)][
+        : limits.MAX_ENTRIES
+    ]
+    fields = {
+        name: "v" * limits.MAX_VALUE_UNITS
+        for name in (
+            "title",
+            "nickName",
+            "profileUrl",
+            "displayName",
+            "locale",
+            "timezone",
+            "preferredLanguage",
+            "userType",
+        )
+    }
     body = {"userName": "bob", "roles": roles, **fields}
     error = _fails("invalidValue", clean_resource, body, USER_SCHEMA)
     assert f"{limits.MAX_DOCUMENT_UNITS:,}" in error.detail
@@ -179,7 +226,10 @@ def test_deep_bodies_are_rejected_without_recursion():
 
 # --- case-insensitive rule (item 6) ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("one,other", [("straße", "strasse"), ("ſam", "sam"), ("ﬁnn", "finn"), ("οδος", "οδοσ"), ("Straße", "STRASSE")])
+
+@pytest.mark.parametrize(
+    "one,other", [("straße", "strasse"), ("ſam", "sam"), ("ﬁnn", "finn"), ("οδος", "οδοσ"), ("Straße", "STRASSE")]
+)
 def test_distinct_names_stay_distinct(one, other):
     assert fold(one) != fold(other)
     assert username_key(one) != username_key(other)
@@ -187,14 +237,21 @@ def test_distinct_names_stay_distinct(one, other):
     assert not matches(parse_filter(f'userName eq "{other}"'), {"userName": one}, USER_SCHEMA)
 
 
-@pytest.mark.parametrize("one,other", [("Alice", "aLICE"), ("STRAẞE", "straße"), ("ÄLICE", "älice"), ("e\u0301mile", "\u00e9mile"), ("ΟΔΟΣ", "οδος")])
+@pytest.mark.parametrize(
+    "one,other",
+    [("Alice", "aLICE"), ("STRAẞE", "straße"), ("ÄLICE", "älice"), ("e\u0301mile", "\u00e9mile"), ("ΟΔΟΣ", "οδος")],
+)
 def test_case_and_canonically_equivalent_spellings_are_one_name(one, other):
     assert username_key(one) == username_key(other)
     assert matches(parse_filter(f'userName eq "{other}"'), {"userName": one}, USER_SCHEMA)
 
 
 def test_sorting_uses_the_same_rule():
-    resources = [{"id": "1", "userName": "strasse"}, {"id": "2", "userName": "STRAßE"}, {"id": "3", "userName": "Straße"}]
+    resources = [
+        {"id": "1", "userName": "strasse"},
+        {"id": "2", "userName": "STRAßE"},
+        {"id": "3", "userName": "Straße"},
+    ]
     ordered = sort_resources(resources, USER_SCHEMA, "userName", "ascending")
     assert [r["id"] for r in ordered] == ["1", "2", "3"]  # ß sorts after s; the two ß spellings keep their order
 
@@ -203,6 +260,6 @@ def test_filters_are_capped_in_comparisons():
     """A filter is evaluated on every unindexed resource, so its comparisons multiply the scan's CPU."""
     at_cap = " or ".join(['emails[type eq "work" and value ew "@x"]'] * (limits.MAX_FILTER_TERMS // 2))
     parse_filter(at_cap)
-    error = _fails("invalidFilter", parse_filter, at_cap + ' or userName pr')
+    error = _fails("invalidFilter", parse_filter, at_cap + " or userName pr")
     assert f"{limits.MAX_FILTER_TERMS} comparisons" in error.detail
     _fails("invalidFilter", parse_filter, " and ".join(["not (title pr)"] * (limits.MAX_FILTER_TERMS + 1)))

@@ -89,16 +89,42 @@ def test_non_string_filter_is_invalid_filter():
 # --- sorting ----------------------------------------------------------------------------------------
 
 PEOPLE = [
-    {"id": "1", "userName": "bob", "externalId": "b", "name": {"familyName": "Young"}, "active": True,
-     "emails": [{"value": "z@x", "type": "home"}, {"value": "a@x", "type": "work", "primary": True}],
-     "meta": {"created": "2024-01-01T12:00:00+02:00"}, ENTERPRISE_USER: {"department": "eng"}},
-    {"id": "2", "userName": "Alice", "externalId": "a", "active": False,
-     "emails": [{"value": "m@x", "type": "work"}, {"value": "b@x", "type": "home"}],
-     "meta": {"created": "2024-01-01T11:00:00Z"}},
-    {"id": "3", "userName": "carol", "externalId": "C", "name": {"familyName": "adams"},
-     "meta": {"created": "2024-01-01T09:00:00Z"}, ENTERPRISE_USER: {"department": "Eng"}},
-    {"id": "4", "userName": "alice2", "externalId": "B", "name": {"familyName": "Young"}, "active": True,
-     "emails": [{"value": "c@x"}], "meta": {"created": "2023-12-31T23:00:00Z"}, ENTERPRISE_USER: {"department": "art"}},
+    {
+        "id": "1",
+        "userName": "bob",
+        "externalId": "b",
+        "name": {"familyName": "Young"},
+        "active": True,
+        "emails": [{"value": "z@x", "type": "home"}, {"value": "a@x", "type": "work", "primary": True}],
+        "meta": {"created": "2024-01-01T12:00:00+02:00"},
+        ENTERPRISE_USER: {"department": "eng"},
+    },
+    {
+        "id": "2",
+        "userName": "Alice",
+        "externalId": "a",
+        "active": False,
+        "emails": [{"value": "m@x", "type": "work"}, {"value": "b@x", "type": "home"}],
+        "meta": {"created": "2024-01-01T11:00:00Z"},
+    },
+    {
+        "id": "3",
+        "userName": "carol",
+        "externalId": "C",
+        "name": {"familyName": "adams"},
+        "meta": {"created": "2024-01-01T09:00:00Z"},
+        ENTERPRISE_USER: {"department": "Eng"},
+    },
+    {
+        "id": "4",
+        "userName": "alice2",
+        "externalId": "B",
+        "name": {"familyName": "Young"},
+        "active": True,
+        "emails": [{"value": "c@x"}],
+        "meta": {"created": "2023-12-31T23:00:00Z"},
+        ENTERPRISE_USER: {"department": "art"},
+    },
 ]
 
 

@@ -30,9 +30,14 @@ def test_nothing_tested_has_no_kill_rate():
 
 def test_accepted_survivors_are_read_from_backticked_names(tmp_path, monkeypatch):
     doc = tmp_path / "mutation.md"
-    doc.write_text("| `shared.tokens.x_token_hash__mutmut_4` | equivalent |\n| `shared.scim.patch.xǁ_PatcherǁPut__mutmut_2` | x |\n")
+    doc.write_text(
+        "| `shared.tokens.x_token_hash__mutmut_4` | equivalent |\n| `shared.scim.patch.xǁ_PatcherǁPut__mutmut_2` | x |\n"
+    )
     monkeypatch.setattr(mutate, "ACCEPTED", doc)
-    assert mutate.accepted_survivors() == {"shared.tokens.x_token_hash__mutmut_4", "shared.scim.patch.xǁ_PatcherǁPut__mutmut_2"}
+    assert mutate.accepted_survivors() == {
+        "shared.tokens.x_token_hash__mutmut_4",
+        "shared.scim.patch.xǁ_PatcherǁPut__mutmut_2",
+    }
 
 
 def test_patterns_select_as_mutmut_does():

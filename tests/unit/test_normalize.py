@@ -28,7 +28,13 @@ CASES: list[tuple[str, Any, dict[str, Any]]] = [
             "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
             "userName": "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
             "active": True,
-            "emails": [{"primary": True, "type": "work", "value": "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com"}],
+            "emails": [
+                {
+                    "primary": True,
+                    "type": "work",
+                    "value": "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com",
+                }
+            ],
             "meta": {"resourceType": "User"},
             "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
             "roles": [],
@@ -38,7 +44,13 @@ CASES: list[tuple[str, Any, dict[str, Any]]] = [
             "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
             "userName": "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
             "active": True,
-            "emails": [{"primary": True, "type": "work", "value": "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com"}],
+            "emails": [
+                {
+                    "primary": True,
+                    "type": "work",
+                    "value": "Test_User_11bb11bb-cc22-dd33-ee44-55ff55ff55ff@testuser.com",
+                }
+            ],
             "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
         },
     ),
@@ -77,21 +89,55 @@ CASES: list[tuple[str, Any, dict[str, Any]]] = [
     ),
     (
         "phone numbers kept exactly as sent",
-        user(phoneNumbers=[{"value": "555-555-5555", "type": "work"}, {"value": "+1 (555) 555-5555", "type": "mobile"}, {"value": "555-555-5555", "type": "fax"}]),
-        user(phoneNumbers=[{"value": "555-555-5555", "type": "work"}, {"value": "+1 (555) 555-5555", "type": "mobile"}, {"value": "555-555-5555", "type": "fax"}]),
+        user(
+            phoneNumbers=[
+                {"value": "555-555-5555", "type": "work"},
+                {"value": "+1 (555) 555-5555", "type": "mobile"},
+                {"value": "555-555-5555", "type": "fax"},
+            ]
+        ),
+        user(
+            phoneNumbers=[
+                {"value": "555-555-5555", "type": "work"},
+                {"value": "+1 (555) 555-5555", "type": "mobile"},
+                {"value": "555-555-5555", "type": "fax"},
+            ]
+        ),
     ),
     (
         "flat enterprise attributes move into the extension",
-        user(department="Tech", employeeNumber="42", costCenter="CC1", organization="Org", division="Div", manager="m1"),
+        user(
+            department="Tech", employeeNumber="42", costCenter="CC1", organization="Org", division="Div", manager="m1"
+        ),
         user(
             schemas=[USER, ENTERPRISE_USER],
-            **{ENTERPRISE_USER: {"department": "Tech", "employeeNumber": "42", "costCenter": "CC1", "organization": "Org", "division": "Div", "manager": {"value": "m1"}}},
+            **{
+                ENTERPRISE_USER: {
+                    "department": "Tech",
+                    "employeeNumber": "42",
+                    "costCenter": "CC1",
+                    "organization": "Org",
+                    "division": "Div",
+                    "manager": {"value": "m1"},
+                }
+            },
         ),
     ),
     (
         "URN-qualified top-level keys, also the misspelt and the legacy dotted URN",
-        user(**{f"{ENTERPRISE_USER}:department": "Tech", f"{MISSPELT}:costCenter": "CC", f"{ENTERPRISE_USER}.division": "D", f"{USER}:title": "Boss"}),
-        user(schemas=[USER, ENTERPRISE_USER], title="Boss", **{ENTERPRISE_USER: {"department": "Tech", "costCenter": "CC", "division": "D"}}),
+        user(
+            **{
+                f"{ENTERPRISE_USER}:department": "Tech",
+                f"{MISSPELT}:costCenter": "CC",
+                f"{ENTERPRISE_USER}.division": "D",
+                f"{USER}:title": "Boss",
+            }
+        ),
+        user(
+            schemas=[USER, ENTERPRISE_USER],
+            title="Boss",
+            **{ENTERPRISE_USER: {"department": "Tech", "costCenter": "CC", "division": "D"}},
+        ),
     ),
     (
         "the misspelt URN as an object key is the enterprise extension",
@@ -126,7 +172,11 @@ CASES: list[tuple[str, Any, dict[str, Any]]] = [
     ("unknown top-level keys are dropped", user(favouriteColour="blue", nested={"a": 1}), user()),
     (
         "attribute and sub-attribute names are canonicalised",
-        {"UserName": "jo@example.com", "NAME": {"GivenName": "Jo"}, "Emails": [{"Value": "jo@example.com", "Type": "work", "Primary": "True"}]},
+        {
+            "UserName": "jo@example.com",
+            "NAME": {"GivenName": "Jo"},
+            "Emails": [{"Value": "jo@example.com", "Type": "work", "Primary": "True"}],
+        },
         user(name={"givenName": "Jo"}, emails=[{"value": "jo@example.com", "type": "work", "primary": True}]),
     ),
     ("active 'False' is a boolean", user(active="False"), user(active=False)),
@@ -136,15 +186,26 @@ CASES: list[tuple[str, Any, dict[str, Any]]] = [
     (
         "2019 manager list shape",
         user(manager=[{"$ref": "http://x/scim/Users/2819c223", "value": "2819c223"}]),
-        user(schemas=[USER, ENTERPRISE_USER], **{ENTERPRISE_USER: {"manager": {"value": "2819c223", "$ref": "http://x/scim/Users/2819c223"}}}),
+        user(
+            schemas=[USER, ENTERPRISE_USER],
+            **{ENTERPRISE_USER: {"manager": {"value": "2819c223", "$ref": "http://x/scim/Users/2819c223"}}},
+        ),
     ),
     (
         "manager object kept, its read-only displayName dropped",
         user(**{ENTERPRISE_USER: {"manager": {"value": "m1", "displayName": "Boss"}}}),
         user(schemas=[USER, ENTERPRISE_USER], **{ENTERPRISE_USER: {"manager": {"value": "m1"}}}),
     ),
-    ("a single object for a multi-valued attribute", user(emails={"value": "jo@example.com"}), user(emails=[{"value": "jo@example.com"}])),
-    ("null entries and empty strings vanish", user(emails=[None, {"value": "a@b", "display": ""}], title="", nickName=None), user(emails=[{"value": "a@b"}])),
+    (
+        "a single object for a multi-valued attribute",
+        user(emails={"value": "jo@example.com"}),
+        user(emails=[{"value": "jo@example.com"}]),
+    ),
+    (
+        "null entries and empty strings vanish",
+        user(emails=[None, {"value": "a@b", "display": ""}], title="", nickName=None),
+        user(emails=[{"value": "a@b"}]),
+    ),
     ("a number for a string attribute becomes its text", user(externalId=42), user(externalId="42")),
     (
         "roles kept as sent",
@@ -167,7 +228,12 @@ def test_user_bodies(body: Any, expected: dict[str, Any]) -> None:
 GROUP_CASES: list[tuple[str, Any, dict[str, Any]]] = [
     (
         "entra group create drops the ADSCIM URN and client meta",
-        {"schemas": [GROUP, ADSCIM], "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "displayName", "meta": {"resourceType": "Group"}},
+        {
+            "schemas": [GROUP, ADSCIM],
+            "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+            "displayName": "displayName",
+            "meta": {"resourceType": "Group"},
+        },
         {"schemas": [GROUP], "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "displayName"},
     ),
     (
@@ -176,7 +242,11 @@ GROUP_CASES: list[tuple[str, Any, dict[str, Any]]] = [
         {"schemas": [GROUP], "displayName": "G", "members": [{"value": "u1"}, {"value": "u2", "type": "User"}]},
     ),
     ("empty members list dropped", {"displayName": "G", "members": []}, {"schemas": [GROUP], "displayName": "G"}),
-    ("user attributes on a group are unknown", {"displayName": "G", "userName": "x", ENTERPRISE_USER: {"department": "D"}}, {"schemas": [GROUP], "displayName": "G"}),
+    (
+        "user attributes on a group are unknown",
+        {"displayName": "G", "userName": "x", ENTERPRISE_USER: {"department": "D"}},
+        {"schemas": [GROUP], "displayName": "G"},
+    ),
 ]
 
 
@@ -204,18 +274,48 @@ ERRORS: list[tuple[str, Any, Any, str, str]] = [
     ("string attribute given a boolean", USER_SCHEMA, user(title=True), "invalidValue", "title"),
     ("complex attribute given a scalar", USER_SCHEMA, user(name="Jo"), "invalidValue", "name"),
     ("multi-valued complex given strings", USER_SCHEMA, user(emails=["a@b"]), "invalidValue", "emails"),
-    ("sub-attribute of the wrong type", USER_SCHEMA, user(name={"givenName": ["Jo"]}), "invalidValue", "name.givenName"),
+    (
+        "sub-attribute of the wrong type",
+        USER_SCHEMA,
+        user(name={"givenName": ["Jo"]}),
+        "invalidValue",
+        "name.givenName",
+    ),
     ("boolean given a word", USER_SCHEMA, user(active="yes"), "invalidValue", "active"),
-    ("boolean sub-attribute given a number", USER_SCHEMA, user(emails=[{"value": "a@b", "primary": 1}]), "invalidValue", "emails.primary"),
+    (
+        "boolean sub-attribute given a number",
+        USER_SCHEMA,
+        user(emails=[{"value": "a@b", "primary": 1}]),
+        "invalidValue",
+        "emails.primary",
+    ),
     ("extension given a scalar", USER_SCHEMA, user(**{ENTERPRISE_USER: "x"}), "invalidValue", ENTERPRISE_USER),
     ("manager given a number list", USER_SCHEMA, user(manager=[5]), "invalidValue", "manager"),
     ("group displayName missing", GROUP_SCHEMA, {"externalId": "x"}, "invalidValue", "displayName"),
     ("group displayName null", GROUP_SCHEMA, {"displayName": None}, "invalidValue", "displayName"),
     ("member without value", GROUP_SCHEMA, {"displayName": "G", "members": [{"$ref": "x"}]}, "invalidValue", "members"),
-    ("member with empty value", GROUP_SCHEMA, {"displayName": "G", "members": [{"value": ""}]}, "invalidValue", "members"),
-    ("member with numeric value", GROUP_SCHEMA, {"displayName": "G", "members": [{"value": 5}]}, "invalidValue", "members"),
+    (
+        "member with empty value",
+        GROUP_SCHEMA,
+        {"displayName": "G", "members": [{"value": ""}]},
+        "invalidValue",
+        "members",
+    ),
+    (
+        "member with numeric value",
+        GROUP_SCHEMA,
+        {"displayName": "G", "members": [{"value": 5}]},
+        "invalidValue",
+        "members",
+    ),
     ("member given as a bare id", GROUP_SCHEMA, {"displayName": "G", "members": ["u1"]}, "invalidValue", "members"),
-    ("member with only a display", GROUP_SCHEMA, {"displayName": "G", "members": [{"display": "Jo"}]}, "invalidValue", "members"),
+    (
+        "member with only a display",
+        GROUP_SCHEMA,
+        {"displayName": "G", "members": [{"display": "Jo"}]},
+        "invalidValue",
+        "members",
+    ),
 ]
 
 

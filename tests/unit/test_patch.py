@@ -114,7 +114,10 @@ def test_default_mode_replace_username():
 
 def test_default_mode_replace_work_email_and_family_name():
     start = user(
-        emails=[{"type": "work", "value": "old@contoso.com", "primary": True}, {"type": "home", "value": "bob@home.org"}],
+        emails=[
+            {"type": "work", "value": "old@contoso.com", "primary": True},
+            {"type": "home", "value": "bob@home.org"},
+        ],
         name={"givenName": "Bob", "familyName": "Old"},
     )
     doc = patched(
@@ -182,7 +185,10 @@ def test_flag_mode_pathless_replace(value, expected):
 def test_flag_mode_replace_work_email_primary():
     start = user(emails=[{"type": "work", "value": "w@x.com"}, {"type": "home", "value": "h@x.com", "primary": True}])
     doc = patched(start, op("replace", 'emails[type eq "work"].primary', True))
-    assert doc["emails"] == [{"type": "work", "value": "w@x.com", "primary": True}, {"type": "home", "value": "h@x.com"}]
+    assert doc["emails"] == [
+        {"type": "work", "value": "w@x.com", "primary": True},
+        {"type": "home", "value": "h@x.com"},
+    ]
 
 
 def test_flag_mode_add_department_by_urn_path():
@@ -236,14 +242,22 @@ HOME = {"type": "home", "value": "h@x.com"}
         (None, [op("Add", 'emails[type eq "other"].Value', "o@x.com")], [{"type": "other", "value": "o@x.com"}]),
         (None, [op("add", 'Emails[Type eq "work"].Value', "n@x.com")], [{"type": "work", "value": "n@x.com"}]),
         # updating the matching entry only, keeping its other sub-attributes
-        ([WORK, HOME], [op("Replace", 'emails[type eq "work"].value', "n@x.com")], [{**WORK, "value": "n@x.com"}, HOME]),
+        (
+            [WORK, HOME],
+            [op("Replace", 'emails[type eq "work"].value', "n@x.com")],
+            [{**WORK, "value": "n@x.com"}, HOME],
+        ),
         ([WORK, HOME], [op("add", 'emails[type eq "home"].value', "n@x.com")], [WORK, {**HOME, "value": "n@x.com"}]),
         # the validator's display / primary sub-attributes
         ([WORK], [op("replace", 'emails[type eq "work"].display', "Work")], [{**WORK, "display": "Work"}]),
         ([WORK], [op("add", 'emails[type eq "work"].primary', False)], [{**WORK, "primary": False}]),
         ([WORK], [op("Replace", 'emails[type eq "work"].primary', "False")], [{**WORK, "primary": False}]),
         # one primary at most: the entry just made primary wins
-        ([WORK, HOME], [op("replace", 'emails[type eq "home"].primary', True)], [{"type": "work", "value": "w@x.com"}, {**HOME, "primary": True}]),
+        (
+            [WORK, HOME],
+            [op("replace", 'emails[type eq "home"].primary', True)],
+            [{"type": "work", "value": "w@x.com"}, {**HOME, "primary": True}],
+        ),
         # "" and null clear a sub-attribute; an entry left without data goes
         ([WORK, HOME], [op("replace", 'emails[type eq "work"].value', "")], [HOME]),
         ([WORK, HOME], [op("replace", 'emails[type eq "work"].value', None)], [HOME]),
@@ -251,7 +265,11 @@ HOME = {"type": "home", "value": "h@x.com"}
         # a typed entry holding only its type and primary flag carries no data and is not kept
         (None, [op("add", 'emails[type eq "work"].primary', True)], None),
         # .primary before .value still ends in one entry
-        (None, [op("add", 'emails[type eq "work"].primary', True), op("add", 'emails[type eq "work"].value', "n@x.com")], [{"type": "work", "primary": True, "value": "n@x.com"}]),
+        (
+            None,
+            [op("add", 'emails[type eq "work"].primary', True), op("add", 'emails[type eq "work"].value', "n@x.com")],
+            [{"type": "work", "primary": True, "value": "n@x.com"}],
+        ),
         # removal by filter
         ([WORK, HOME], [op("remove", 'emails[type eq "work"]')], [HOME]),
         ([WORK, HOME], [op("Remove", 'emails[type eq "work"].value')], [HOME]),
@@ -282,7 +300,11 @@ def test_typed_path_without_an_identity_cannot_create_an_entry():
         ([WORK], [op("add", "emails", [HOME])], [WORK, HOME]),
         ([WORK], [op("add", "emails", [WORK])], [WORK]),  # an identical entry is not duplicated
         ([WORK], [op("replace", "emails", [HOME])], [HOME]),
-        ([WORK], [op("add", "emails", [{**HOME, "primary": True}])], [{"type": "work", "value": "w@x.com"}, {**HOME, "primary": True}]),
+        (
+            [WORK],
+            [op("add", "emails", [{**HOME, "primary": True}])],
+            [{"type": "work", "value": "w@x.com"}, {**HOME, "primary": True}],
+        ),
         ([WORK], [op("add", "emails", {"type": "home", "value": "h@x.com"})], [WORK, HOME]),  # a single object
         ([WORK, HOME], [op("remove", "emails")], None),
         ([WORK], [op("replace", "emails", [])], None),
@@ -299,7 +321,12 @@ def test_whole_multi_valued_attribute(emails, ops, expected):
 
 @pytest.mark.parametrize(
     "operation",
-    [op("replace", "nickName", ""), op("replace", "nickName", None), op("Remove", "nickName"), op("replace", value={"nickName": ""})],
+    [
+        op("replace", "nickName", ""),
+        op("replace", "nickName", None),
+        op("Remove", "nickName"),
+        op("replace", value={"nickName": ""}),
+    ],
 )
 def test_clearing_a_string(operation):
     result = patch(user(nickName="Babs"), operation)
@@ -313,7 +340,11 @@ def test_clearing_a_string(operation):
         ({"givenName": "G", "familyName": "F"}, op("remove", "name.givenName"), {"familyName": "F"}),
         ({"givenName": "G"}, op("remove", "name.givenName"), None),
         ({"givenName": "G", "familyName": "F"}, op("replace", "name.givenName", ""), {"familyName": "F"}),
-        ({"givenName": "G", "familyName": "F"}, op("add", "name", {"middleName": "M"}), {"givenName": "G", "familyName": "F", "middleName": "M"}),
+        (
+            {"givenName": "G", "familyName": "F"},
+            op("add", "name", {"middleName": "M"}),
+            {"givenName": "G", "familyName": "F", "middleName": "M"},
+        ),
         ({"givenName": "G", "familyName": "F"}, op("replace", "name", {"middleName": "M"}), {"middleName": "M"}),
         ({"givenName": "G"}, op("add", "name", {"GivenName": "H"}), {"givenName": "H"}),
         ({"givenName": "G"}, op("remove", "name"), None),
@@ -369,7 +400,14 @@ ADMIN = {"primary": True, "type": "WindowsAzureActiveDirectoryRole", "value": "A
         (None, op("Add", "roles", [{"value": STRINGIFIED}]), [{"value": STRINGIFIED}]),
         (
             None,
-            op("Add", "roles", [{"value": STRINGIFIED, "primary": False}, {"value": STRINGIFIED.replace("25", "26"), "primary": False}]),
+            op(
+                "Add",
+                "roles",
+                [
+                    {"value": STRINGIFIED, "primary": False},
+                    {"value": STRINGIFIED.replace("25", "26"), "primary": False},
+                ],
+            ),
             [{"value": STRINGIFIED, "primary": False}, {"value": STRINGIFIED.replace("25", "26"), "primary": False}],
         ),
         ([{"value": STRINGIFIED}], op("Add", "roles", [{"value": STRINGIFIED}]), [{"value": STRINGIFIED}]),
@@ -385,7 +423,10 @@ def test_roles(roles, operation, expected):
 
 def test_remove_with_a_value_filter_removes_every_matching_entry():
     second_work = {"type": "work", "value": "w2@x.com"}
-    start = user(emails=[copy.deepcopy(WORK), copy.deepcopy(HOME), second_work], roles=[{"value": "a", "type": "t"}, {"value": "b"}, {"value": "c", "type": "t"}])
+    start = user(
+        emails=[copy.deepcopy(WORK), copy.deepcopy(HOME), second_work],
+        roles=[{"value": "a", "type": "t"}, {"value": "b"}, {"value": "c", "type": "t"}],
+    )
     result = patch(start, op("remove", 'emails[type eq "work"]'), op("remove", 'roles[type eq "t"]'))
     assert result.resource["emails"] == [HOME]
     assert result.resource["roles"] == [{"value": "b"}]
@@ -395,7 +436,9 @@ def test_remove_with_a_value_filter_removes_every_matching_entry():
 
 
 def test_member_remove_with_a_value_filter_removes_every_id_named():
-    result = patch(group(), op("remove", f'members[value eq "{U1}" or value eq "{U2}" or value eq "{U3}"]'), schema=GROUP_SCHEMA)
+    result = patch(
+        group(), op("remove", f'members[value eq "{U1}" or value eq "{U2}" or value eq "{U3}"]'), schema=GROUP_SCHEMA
+    )
     assert result.members.remove == {U1, U2, U3} and result.members.add == []
 
 
@@ -416,7 +459,7 @@ def test_operation_keys_are_case_insensitive():
 
 
 def test_body_without_schemas_is_accepted():
-    body = {"Operations": [op("add", "addresses[type eq \"work\"].region", "R")]}
+    body = {"Operations": [op("add", 'addresses[type eq "work"].region', "R")]}
     assert apply_patch(user(), body, USER_SCHEMA).resource["addresses"] == [{"type": "work", "region": "R"}]
 
 
@@ -470,7 +513,12 @@ def test_schemas_follow_the_extensions_present():
 def test_input_is_not_modified():
     start = user(emails=[copy.deepcopy(WORK)], **{ENT: {"department": "D"}})
     before = copy.deepcopy(start)
-    patch(start, op("replace", 'emails[type eq "work"].value', "n@x.com"), op("remove", f"{ENT}:department"), op("add", "title", "T"))
+    patch(
+        start,
+        op("replace", 'emails[type eq "work"].value', "n@x.com"),
+        op("remove", f"{ENT}:department"),
+        op("add", "title", "T"),
+    )
     assert start == before
 
 
@@ -639,10 +687,18 @@ def test_group_errors(operation, scim_type):
 @pytest.mark.parametrize(
     "ops,expected,changed",
     [
-        ([op("Replace", "displayName", "1879db59updatedDisplayName")], {"displayName": "1879db59updatedDisplayName"}, ["displayName"]),
+        (
+            [op("Replace", "displayName", "1879db59updatedDisplayName")],
+            {"displayName": "1879db59updatedDisplayName"},
+            ["displayName"],
+        ),
         ([op("replace", value={"displayName": "New"})], {"displayName": "New"}, ["displayName"]),
         ([op("replace", "externalId", "e2")], {"externalId": "e2"}, ["externalId"]),
-        ([op("replace", value={"displayName": "New", "externalId": "e2"})], {"displayName": "New", "externalId": "e2"}, ["displayName", "externalId"]),
+        (
+            [op("replace", value={"displayName": "New", "externalId": "e2"})],
+            {"displayName": "New", "externalId": "e2"},
+            ["displayName", "externalId"],
+        ),
         ([op("Replace", "displayName", "Sales")], {"displayName": "Sales"}, []),
     ],
 )
@@ -672,29 +728,70 @@ WORK_PHONE = {"type": "work", "value": "+1 (555) 555-5555"}
                 op("Add", 'phoneNumbers[type eq "work"].value', "+1 (555) 555-5555"),
             ],
             {
-                "addresses": [{"type": "work", "streetAddress": "1 Main St", "postalCode": "98052"}, {"type": "other", "formatted": "Building 4"}],
+                "addresses": [
+                    {"type": "work", "streetAddress": "1 Main St", "postalCode": "98052"},
+                    {"type": "other", "formatted": "Building 4"},
+                ],
                 "phoneNumbers": [WORK_PHONE],
             },
         ),
         # the validator's null update: "" and null on several optional attributes in one PATCH
         (
-            {"title": "T", "name": {"givenName": "G", "familyName": "F"}, "emails": [WORK, HOME], ENT: {"department": "D"}},
-            [op("replace", "title", ""), op("replace", "name.givenName", None), op("replace", 'emails[type eq "home"].value', ""), op("replace", f"{ENT}:department", None)],
+            {
+                "title": "T",
+                "name": {"givenName": "G", "familyName": "F"},
+                "emails": [WORK, HOME],
+                ENT: {"department": "D"},
+            },
+            [
+                op("replace", "title", ""),
+                op("replace", "name.givenName", None),
+                op("replace", 'emails[type eq "home"].value', ""),
+                op("replace", f"{ENT}:department", None),
+            ],
             {"title": _MISSING, "name": {"familyName": "F"}, "emails": [WORK], ENT: _MISSING, "schemas": [USER]},
         ),
         # replace through a filter swaps the entry but keeps what selected it; no match creates it
-        ({"emails": [WORK, HOME]}, [op("replace", 'emails[type eq "work"]', {"value": "n@x.com"})], {"emails": [{"type": "work", "value": "n@x.com"}, HOME]}),
-        ({}, [op("replace", 'phoneNumbers[type eq "work"]', {"value": "+1 (555) 555-5555"})], {"phoneNumbers": [WORK_PHONE]}),
+        (
+            {"emails": [WORK, HOME]},
+            [op("replace", 'emails[type eq "work"]', {"value": "n@x.com"})],
+            {"emails": [{"type": "work", "value": "n@x.com"}, HOME]},
+        ),
+        (
+            {},
+            [op("replace", 'phoneNumbers[type eq "work"]', {"value": "+1 (555) 555-5555"})],
+            {"phoneNumbers": [WORK_PHONE]},
+        ),
         ({"emails": [WORK, HOME]}, [op("replace", 'emails[type eq "home"]', None)], {"emails": [WORK]}),
         # and-filters: matched case-insensitively; when nothing matches, every equality seeds the new entry
-        ({"emails": [WORK]}, [op("replace", 'emails[type eq "WORK" and primary eq true].value', "n@x.com")], {"emails": [{**WORK, "value": "n@x.com"}]}),
-        ({"emails": [HOME]}, [op("add", 'emails[type eq "work" and primary eq "False"].value', "n@x.com")], {"emails": [HOME, {"type": "work", "primary": False, "value": "n@x.com"}]}),
+        (
+            {"emails": [WORK]},
+            [op("replace", 'emails[type eq "WORK" and primary eq true].value', "n@x.com")],
+            {"emails": [{**WORK, "value": "n@x.com"}]},
+        ),
+        (
+            {"emails": [HOME]},
+            [op("add", 'emails[type eq "work" and primary eq "False"].value', "n@x.com")],
+            {"emails": [HOME, {"type": "work", "primary": False, "value": "n@x.com"}]},
+        ),
         # an entry that keeps another sub-attribute survives losing its value
-        ({"emails": [HOME]}, [op("add", 'emails[type eq "home"].display', "Home"), op("remove", 'emails[type eq "home"].value')], {"emails": [{"type": "home", "display": "Home"}]}),
+        (
+            {"emails": [HOME]},
+            [op("add", 'emails[type eq "home"].display', "Home"), op("remove", 'emails[type eq "home"].value')],
+            {"emails": [{"type": "home", "display": "Home"}]},
+        ),
         # core URN as a path or a qualified path; the enterprise URN as a path merges its object
         ({}, [op("replace", USER, {"title": "CTO"})], {"title": "CTO"}),
-        ({"name": {"givenName": "G"}}, [op("replace", f"{USER}:name.familyName", "F")], {"name": {"givenName": "G", "familyName": "F"}}),
-        ({ENT: {"department": "D", "manager": {"value": "m1"}}}, [op("replace", ENT, {"costCenter": "C", "manager": "m2"})], {ENT: {"department": "D", "manager": {"value": "m2"}, "costCenter": "C"}}),
+        (
+            {"name": {"givenName": "G"}},
+            [op("replace", f"{USER}:name.familyName", "F")],
+            {"name": {"givenName": "G", "familyName": "F"}},
+        ),
+        (
+            {ENT: {"department": "D", "manager": {"value": "m1"}}},
+            [op("replace", ENT, {"costCenter": "C", "manager": "m2"})],
+            {ENT: {"department": "D", "manager": {"value": "m2"}, "costCenter": "C"}},
+        ),
         ({}, [op("add", value={ENT: {"division": "V"}})], {ENT: {"division": "V"}}),
         # un-qualified extension attributes resolve to the extension
         ({}, [op("replace", "employeeNumber", "7")], {ENT: {"employeeNumber": "7"}}),
@@ -732,7 +829,9 @@ def test_more_operation_errors(operation, scim_type):
     assert (excinfo.value.status, excinfo.value.scim_type) == (400, scim_type)
 
 
-@pytest.mark.parametrize("path,named", [("favouriteColour", "favouriteColour"), ("name.nick", "nick"), (f"{ENT}:shoeSize", "shoeSize")])
+@pytest.mark.parametrize(
+    "path,named", [("favouriteColour", "favouriteColour"), ("name.nick", "nick"), (f"{ENT}:shoeSize", "shoeSize")]
+)
 def test_invalid_path_detail_names_the_attribute(path, named):
     with pytest.raises(ScimError) as excinfo:
         patch(user(), op("add", path, "x"))
@@ -746,7 +845,9 @@ def test_member_value_must_be_a_string():
 
 
 def test_group_rename_with_members_in_one_pathless_replace():
-    result = patch(group(), op("replace", value={"displayName": "New", "members": [{"value": U1}]}), schema=GROUP_SCHEMA)
+    result = patch(
+        group(), op("replace", value={"displayName": "New", "members": [{"value": U1}]}), schema=GROUP_SCHEMA
+    )
     assert result.resource["displayName"] == "New"
     assert result.members.replace_all and result.members.add == [{"value": U1}] and not result.members.remove
     assert result.changed == ["displayName", "members"]
@@ -757,8 +858,38 @@ def test_changed_lists_extension_attributes_by_urn():
     assert changed_attributes(user(), after, USER_SCHEMA) == ["title", f"{ENT}:department"]
 
 
-_ODD_PATHS = [None, "title", "name", "name.givenName", "emails", 'emails[type eq "work"]', 'emails[type eq "work"].value', "active", "roles", "manager", ENT, "members", 'members[value eq "a"]']
-_ODD_VALUES = [None, "", "x", 0, 1.5, True, [], {}, [None], ["x"], [{}], {"value": None}, {"value": {"nested": 1}}, [{"value": ["x"]}], {"Value": "x", "type": 3}]
+_ODD_PATHS = [
+    None,
+    "title",
+    "name",
+    "name.givenName",
+    "emails",
+    'emails[type eq "work"]',
+    'emails[type eq "work"].value',
+    "active",
+    "roles",
+    "manager",
+    ENT,
+    "members",
+    'members[value eq "a"]',
+]
+_ODD_VALUES = [
+    None,
+    "",
+    "x",
+    0,
+    1.5,
+    True,
+    [],
+    {},
+    [None],
+    ["x"],
+    [{}],
+    {"value": None},
+    {"value": {"nested": 1}},
+    [{"value": ["x"]}],
+    {"Value": "x", "type": 3},
+]
 
 
 @pytest.mark.parametrize("verb,path", list(itertools.product(["add", "replace", "remove"], _ODD_PATHS)))
@@ -777,6 +908,8 @@ def test_odd_values_raise_only_scim_errors(verb, path):
             name = "userName" if schema is USER_SCHEMA else "displayName"
             assert isinstance(result.resource[name], str) and result.resource[name]
             assert result.resource["schemas"][0] == schema.core
-            expected_changed = changed_attributes(start, result.resource, schema) + (["members"] if result.members else [])
+            expected_changed = changed_attributes(start, result.resource, schema) + (
+                ["members"] if result.members else []
+            )
             assert result.changed == expected_changed, value
             assert "members" not in result.resource

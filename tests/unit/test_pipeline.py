@@ -35,6 +35,7 @@ def test_a_reply_that_cannot_be_rendered_is_a_clean_500():
 def test_domain_errors_map_to_each_edges_body():
     cases = [(Invalid("bad"), 400, "invalidValue"), (Conflict("busy"), 409, None), (NotFound("gone"), 404, None)]
     for error, status, scim_type in cases:
+
         def fail(error=error):
             raise error
 

@@ -8,7 +8,16 @@ import pytest
 
 from shared.scim.errors import ScimError
 from shared.scim.projection import parse_attribute_list, project
-from shared.scim.schema import EMPLOYEE, ENTERPRISE_USER, GROUP, GROUP_SCHEMA, USER, USER_SCHEMA, AttrDef, ResourceSchema
+from shared.scim.schema import (
+    EMPLOYEE,
+    ENTERPRISE_USER,
+    GROUP,
+    GROUP_SCHEMA,
+    USER,
+    USER_SCHEMA,
+    AttrDef,
+    ResourceSchema,
+)
 
 USER_DOC = {
     "schemas": [USER, ENTERPRISE_USER, EMPLOYEE],
@@ -70,18 +79,36 @@ def test_no_parameters_returns_every_default_attribute():
         (["USERNAME", "nope"], {"schemas": [USER], "id": "u1", "userName": "alice@example.com"}),
         (["id"], {"schemas": [USER], "id": "u1"}),
         (["name.givenName"], {"schemas": [USER], "id": "u1", "name": {"givenName": "Alice"}}),
-        (["name.givenName", "name"], {"schemas": [USER], "id": "u1", "name": {"givenName": "Alice", "familyName": "Young"}}),
-        (["name", "name.givenName"], {"schemas": [USER], "id": "u1", "name": {"givenName": "Alice", "familyName": "Young"}}),
+        (
+            ["name.givenName", "name"],
+            {"schemas": [USER], "id": "u1", "name": {"givenName": "Alice", "familyName": "Young"}},
+        ),
+        (
+            ["name", "name.givenName"],
+            {"schemas": [USER], "id": "u1", "name": {"givenName": "Alice", "familyName": "Young"}},
+        ),
         (["emails.value"], {"schemas": [USER], "id": "u1", "emails": [{"value": "a@work"}, {"value": "a@home"}]}),
         (["emails.display"], {"schemas": [USER], "id": "u1"}),  # no entry has one: the attribute is left out
         (["name.nope"], {"schemas": [USER], "id": "u1"}),
         ([f"{USER}:name.familyName"], {"schemas": [USER], "id": "u1", "name": {"familyName": "Young"}}),
         ([f"{USER.upper()}:USERNAME"], {"schemas": [USER], "id": "u1", "userName": "alice@example.com"}),
         (["manager"], {"schemas": [USER, ENTERPRISE_USER], "id": "u1", ENTERPRISE_USER: {"manager": {"value": "m1"}}}),
-        ([f"{ENTERPRISE_USER}:manager"], {"schemas": [USER, ENTERPRISE_USER], "id": "u1", ENTERPRISE_USER: {"manager": {"value": "m1"}}}),
-        ([f"{ENTERPRISE_USER}:manager.value"], {"schemas": [USER, ENTERPRISE_USER], "id": "u1", ENTERPRISE_USER: {"manager": {"value": "m1"}}}),
-        ([ENTERPRISE_USER.lower()], {"schemas": [USER, ENTERPRISE_USER], "id": "u1", ENTERPRISE_USER: USER_DOC[ENTERPRISE_USER]}),
-        ([EMPLOYEE, "active"], {"schemas": [USER, EMPLOYEE], "id": "u1", "active": True, EMPLOYEE: {"status": "staged"}}),
+        (
+            [f"{ENTERPRISE_USER}:manager"],
+            {"schemas": [USER, ENTERPRISE_USER], "id": "u1", ENTERPRISE_USER: {"manager": {"value": "m1"}}},
+        ),
+        (
+            [f"{ENTERPRISE_USER}:manager.value"],
+            {"schemas": [USER, ENTERPRISE_USER], "id": "u1", ENTERPRISE_USER: {"manager": {"value": "m1"}}},
+        ),
+        (
+            [ENTERPRISE_USER.lower()],
+            {"schemas": [USER, ENTERPRISE_USER], "id": "u1", ENTERPRISE_USER: USER_DOC[ENTERPRISE_USER]},
+        ),
+        (
+            [EMPLOYEE, "active"],
+            {"schemas": [USER, EMPLOYEE], "id": "u1", "active": True, EMPLOYEE: {"status": "staged"}},
+        ),
         ([f"{ENTERPRISE_USER}:employeeNumber"], {"schemas": [USER], "id": "u1"}),  # asked for, but not stored
         (["urn:example:unknown:2.0:User:thing", "urn:example:unknown:2.0:User"], {"schemas": [USER], "id": "u1"}),
         (["meta.lastModified"], {"schemas": [USER], "id": "u1", "meta": {"lastModified": "2024-01-01T00:00:00Z"}}),
@@ -122,7 +149,11 @@ def test_excluding_sub_attributes():
 
 
 def test_attributes_win_over_excluded():
-    assert project(USER_DOC, USER_SCHEMA, ["userName"], ["userName"]) == {"schemas": [USER], "id": "u1", "userName": "alice@example.com"}
+    assert project(USER_DOC, USER_SCHEMA, ["userName"], ["userName"]) == {
+        "schemas": [USER],
+        "id": "u1",
+        "userName": "alice@example.com",
+    }
 
 
 def test_excluded_members_of_a_group():

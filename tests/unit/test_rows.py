@@ -1,6 +1,6 @@
-from shared.store.rows import DocumentTooLarge, get_document, put_document
-
 import pytest
+
+from shared.store.rows import DocumentTooLarge, get_document, put_document
 
 
 def test_large_documents_are_split_and_restored():
@@ -25,7 +25,7 @@ def test_absurd_documents_are_refused():
 
 def test_chunks_are_sized_in_utf16_code_units_without_splitting_an_emoji():
     """Table Storage limits a string property to 32 K UTF-16 code units; an emoji is two of them."""
-    doc = {"x": "a" + "\U0001F600" * 40_000}  # the odd "a" puts a surrogate pair across every 30 K boundary
+    doc = {"x": "a" + "\U0001f600" * 40_000}  # the odd "a" puts a surrogate pair across every 30 K boundary
     entity = put_document({}, doc)
     chunks = [v for k, v in entity.items() if k.startswith("doc") and isinstance(v, str)]
     assert max(len(c.encode("utf-16-le")) // 2 for c in chunks) <= 30_000

@@ -32,7 +32,12 @@ def _all(attrs: tuple[AttrDef, ...]):
 def test_resource_schemas():
     assert (USER_SCHEMA.resource_type, USER_SCHEMA.endpoint, USER_SCHEMA.core) == ("User", "/Users", USER)
     assert USER_SCHEMA.extensions == (ENTERPRISE_USER, EMPLOYEE)
-    assert (GROUP_SCHEMA.resource_type, GROUP_SCHEMA.endpoint, GROUP_SCHEMA.core, GROUP_SCHEMA.extensions) == ("Group", "/Groups", GROUP, ())
+    assert (GROUP_SCHEMA.resource_type, GROUP_SCHEMA.endpoint, GROUP_SCHEMA.core, GROUP_SCHEMA.extensions) == (
+        "Group",
+        "/Groups",
+        GROUP,
+        (),
+    )
 
 
 @pytest.mark.parametrize(
@@ -86,7 +91,9 @@ class _TwoExtensions(ResourceSchema):
     """A schema whose two extensions both define `code`: an un-qualified `code` is ambiguous."""
 
     def _attributes(self, uri):
-        return {"urn:core": (AttrDef("name", "string", schema="urn:core"),)}.get(uri) or (AttrDef("code", "string", schema=uri),)
+        return {"urn:core": (AttrDef("name", "string", schema="urn:core"),)}.get(uri) or (
+            AttrDef("code", "string", schema=uri),
+        )
 
 
 def test_unqualified_name_in_two_extensions_is_ambiguous():
@@ -126,7 +133,9 @@ def test_find_and_resolve(path, attr, sub):
     assert USER_SCHEMA.resolve(_path(path)) == found
 
 
-@pytest.mark.parametrize("path", ["nope", "name.nope", "userName.value", f"{ENTERPRISE_USER}:userName", "urn:example:x:2.0:User:a"])
+@pytest.mark.parametrize(
+    "path", ["nope", "name.nope", "userName.value", f"{ENTERPRISE_USER}:userName", "urn:example:x:2.0:User:a"]
+)
 def test_unknown_paths(path):
     assert USER_SCHEMA.find(_path(path)) is None
     with pytest.raises(ScimError) as raised:

@@ -14,7 +14,7 @@ from shared.scim.errors import ScimError
 from shared.scim.listing import parse_list_params
 from shared.store import counter
 from shared.store.client import Storage
-from tests.support.fixtures_reconcile import cycle, frozen, patch, row_keys  # noqa: F401 - frozen is a fixture
+from tests.support.fixtures_reconcile import cycle, patch, row_keys
 
 BASE_URL = "http://scim.test/scim/v2"
 
@@ -65,7 +65,14 @@ def test_a_rename_takes_over_a_deleted_users_name(scope):
     gone = users.create_user(scope, {"userName": "alice"})
     users.delete_user(scope, gone["id"])
     bob = users.create_user(scope, {"userName": "bob"})
-    renamed = users.patch_user(scope, bob["id"], {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "userName", "value": "alice"}]})
+    renamed = users.patch_user(
+        scope,
+        bob["id"],
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "userName", "value": "alice"}],
+        },
+    )
     assert renamed["userName"] == "alice"
     carol = users.create_user(scope, {"userName": "carol"})
     with pytest.raises(ScimError) as taken:
@@ -73,7 +80,9 @@ def test_a_rename_takes_over_a_deleted_users_name(scope):
     assert taken.value.status == 409
 
 
-def test_a_member_change_larger_than_a_transaction_is_chunked_and_an_interrupted_one_finished(scope, monkeypatch, frozen):
+def test_a_member_change_larger_than_a_transaction_is_chunked_and_an_interrupted_one_finished(
+    scope, monkeypatch, frozen
+):
     ids = [users.create_user(scope, {"userName": f"m{i}"})["id"] for i in range(120)]
     gid = groups.create_group(scope, {"displayName": "Everyone", "members": [{"value": u} for u in ids[:60]]})["id"]
     assert sorted(membership.group_member_ids(scope.storage, scope.tenant_id, gid)) == sorted(ids[:60])
@@ -90,4 +99,7 @@ def test_a_member_change_larger_than_a_transaction_is_chunked_and_an_interrupted
     assert membership.user_group_ids(scope.storage, scope.tenant_id, ids[-1]) == [gid]
 
     groups.delete_group(scope, gid)
-    assert row_keys(scope.storage, scope.tenant_id, "M:") == set() and row_keys(scope.storage, scope.tenant_id, "R:") == set()
+    assert (
+        row_keys(scope.storage, scope.tenant_id, "M:") == set()
+        and row_keys(scope.storage, scope.tenant_id, "R:") == set()
+    )

@@ -19,4 +19,6 @@ def test_a_token_matches_only_in_full():
 def test_new_tokens_differ_and_the_hint_shows_only_the_last_four_characters():
     first, second = new_token(), new_token()
     assert first != second and token_hash(first) != token_hash(second)
-    assert token_hint(first) == f"{TOKEN_PREFIX}…{first[-4:]}" and first[len(TOKEN_PREFIX):-4] not in token_hint(first)
+    assert token_hint(first) == f"{TOKEN_PREFIX}…{first[-4:]}" and first[len(TOKEN_PREFIX) : -4] not in token_hint(
+        first
+    )

@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from shared import admin, reconcile, tenants
 from shared.errors import DomainError
@@ -51,7 +52,9 @@ Handler = Callable[[Storage, argparse.Namespace], Any]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tools.admin", description="Administer tenants, employees and the SCIM integration.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.admin", description="Administer tenants, employees and the SCIM integration."
+    )
     groups = parser.add_subparsers(dest="area", required=True)
 
     def leaf(sub: Any, name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
@@ -64,34 +67,85 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--tenant", required=True, help="tenant id")
         return p
 
-    tenant = groups.add_parser("tenant", help="tenants, tokens, integration settings").add_subparsers(dest="action", required=True)
-    p = leaf(tenant, "create", lambda s, a: admin.create_tenant(s, a.name), "create a tenant and its first secret token")
+    tenant = groups.add_parser("tenant", help="tenants, tokens, integration settings").add_subparsers(
+        dest="action", required=True
+    )
+    p = leaf(
+        tenant, "create", lambda s, a: admin.create_tenant(s, a.name), "create a tenant and its first secret token"
+    )
     p.add_argument("--name", required=True)
     leaf(tenant, "list", lambda s, a: admin.list_tenants(s), "list tenants")
     with_tenant(leaf(tenant, "show", lambda s, a: admin.show_tenant(s, a.tenant), "settings and health of a tenant"))
-    with_tenant(leaf(tenant, "token", lambda s, a: admin.rotate_token(s, a.tenant), "generate a new secret token (the old one stops working)"))
-    with_tenant(leaf(tenant, "disable", lambda s, a: admin.set_enabled(s, a.tenant, False), "disable the SCIM integration (token revoked)"))
-    with_tenant(leaf(tenant, "enable", lambda s, a: admin.set_enabled(s, a.tenant, True), "enable the SCIM integration again"))
-    p = with_tenant(leaf(tenant, "settings", lambda s, a: admin.settings(s, a.tenant, auto_invite=a.auto_invite, retention_days=a.retention_days), "show or change settings"))
+    with_tenant(
+        leaf(
+            tenant,
+            "token",
+            lambda s, a: admin.rotate_token(s, a.tenant),
+            "generate a new secret token (the old one stops working)",
+        )
+    )
+    with_tenant(
+        leaf(
+            tenant,
+            "disable",
+            lambda s, a: admin.set_enabled(s, a.tenant, False),
+            "disable the SCIM integration (token revoked)",
+        )
+    )
+    with_tenant(
+        leaf(tenant, "enable", lambda s, a: admin.set_enabled(s, a.tenant, True), "enable the SCIM integration again")
+    )
+    p = with_tenant(
+        leaf(
+            tenant,
+            "settings",
+            lambda s, a: admin.settings(s, a.tenant, auto_invite=a.auto_invite, retention_days=a.retention_days),
+            "show or change settings",
+        )
+    )
     p.add_argument("--auto-invite", type=_on_off, help="invite newly provisioned users at once (on|off)")
     p.add_argument("--retention-days", type=positive_int, help="days archived employees are kept")
     with_tenant(leaf(tenant, "health", lambda s, a: admin.tenant_health(s, a.tenant), "integration health"))
 
     emp = groups.add_parser("employees", help="the employee lifecycle").add_subparsers(dest="action", required=True)
-    p = with_tenant(leaf(emp, "list", lambda s, a: admin.list_employees(s, a.tenant, status=a.status, limit=a.limit)["employees"], "list employees"))
+    p = with_tenant(
+        leaf(
+            emp,
+            "list",
+            lambda s, a: admin.list_employees(s, a.tenant, status=a.status, limit=a.limit)["employees"],
+            "list employees",
+        )
+    )
     p.add_argument("--status", choices=["staged", "invited", "active", "archived"])
     p.add_argument("--limit", type=positive_int, default=1000)
-    p = with_tenant(leaf(emp, "invite", lambda s, a: admin.invite(s, a.tenant, ids=a.id, all_staged=a.all_staged), "send invitations"))
+    p = with_tenant(
+        leaf(
+            emp, "invite", lambda s, a: admin.invite(s, a.tenant, ids=a.id, all_staged=a.all_staged), "send invitations"
+        )
+    )
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--all-staged", action="store_true")
     who.add_argument("--id", action="append", help="SCIM id of an employee (repeatable)")
-    p = with_tenant(leaf(emp, "activate", lambda s, a: admin.activate(s, a.tenant, a.id), "mark an invited employee active"))
+    p = with_tenant(
+        leaf(emp, "activate", lambda s, a: admin.activate(s, a.tenant, a.id), "mark an invited employee active")
+    )
     p.add_argument("--id", required=True)
-    p = with_tenant(leaf(emp, "delete", lambda s, a: admin.delete_employee(s, a.tenant, a.id), "delete an archived employee"))
+    p = with_tenant(
+        leaf(emp, "delete", lambda s, a: admin.delete_employee(s, a.tenant, a.id), "delete an archived employee")
+    )
     p.add_argument("--id", required=True)
     with_tenant(leaf(emp, "outbox", lambda s, a: admin.outbox(s, a.tenant), "invitation outbox and delivery state"))
 
-    p = with_tenant(leaf(groups, "audit", lambda s, a: admin.audit_log(s, a.tenant, limit=a.limit, since=a.since, until=a.until, action=a.action, target_id=a.target)["events"], "audit log, newest first"))
+    p = with_tenant(
+        leaf(
+            groups,
+            "audit",
+            lambda s, a: admin.audit_log(
+                s, a.tenant, limit=a.limit, since=a.since, until=a.until, action=a.action, target_id=a.target
+            )["events"],
+            "audit log, newest first",
+        )
+    )
     p.add_argument("--limit", type=positive_int, default=100)
     p.add_argument("--since", help="ISO time")
     p.add_argument("--until", help="ISO time")
@@ -104,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_tenant(leaf(groups, "cycles", _cycles, "past reconciliation reports"))
     p.add_argument("--limit", type=positive_int, default=20)
 
-    leaf(groups, "demo", lambda s, a: _demo(s), "make sure the local demo tenant exists; print its Tenant URL and token")
+    leaf(
+        groups, "demo", lambda s, a: _demo(s), "make sure the local demo tenant exists; print its Tenant URL and token"
+    )
     return parser
 
 

@@ -46,14 +46,21 @@ def _requests(repeat: int, bulk: int) -> None:
 
 def _import_time(runs: int) -> None:
     code = "import time; t = time.perf_counter(); import function_app; print(time.perf_counter() - t)"
-    samples = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout) for _ in range(runs)]
-    print(f"import function_app in a fresh process: median {statistics.median(samples) * 1000:.0f} ms over {runs} runs "
-          f"(min {min(samples) * 1000:.0f} ms, max {max(samples) * 1000:.0f} ms)")
+    samples = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+        for _ in range(runs)
+    ]
+    print(
+        f"import function_app in a fresh process: median {statistics.median(samples) * 1000:.0f} ms over {runs} runs "
+        f"(min {min(samples) * 1000:.0f} ms, max {max(samples) * 1000:.0f} ms)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("benchmark", nargs="?", default="reconcile", choices=["reconcile", "requests", "import", "worst"])
+    parser.add_argument(
+        "benchmark", nargs="?", default="reconcile", choices=["reconcile", "requests", "import", "worst"]
+    )
     parser.add_argument("--repeat", type=int, default=20, help="requests: calls per request kind; import: processes")
     parser.add_argument("--bulk", type=int, default=1000, help="requests: members added by the one large group PATCH")
     parser.add_argument("--users", type=int, default=10_000)

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable, Iterator
 from urllib.parse import quote
 
 from shared.config import Settings
@@ -47,8 +47,19 @@ def running(location: Path, *, keep_changes: bool = False) -> Iterator[Storage]:
     """Azurite (table service) keeping its data in `location`, stopped by PID on exit; with
     keep_changes, only once what was written is on disk."""
     port = processes.free_port()
-    command = [str(processes.AZURITE_TABLE), "--location", str(location), "--tableHost", "127.0.0.1",
-               "--tablePort", str(port), "--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry"]
+    command = [
+        str(processes.AZURITE_TABLE),
+        "--location",
+        str(location),
+        "--tableHost",
+        "127.0.0.1",
+        "--tablePort",
+        str(port),
+        "--skipApiVersionCheck",
+        "--loose",
+        "--silent",
+        "--disableTelemetry",
+    ]
     process: subprocess.Popen = processes.start(command, port, location / "azurite.log", timeout=60)
     try:
         yield Storage(Settings.from_env({"SCIM_STORAGE_CONNECTION_STRING": processes.connection_string(port)}))
@@ -74,22 +85,24 @@ def append_rows(location: Path, table: str, rows: Iterable[Entity]) -> int:
     path = location / DB_FILE
     database = json.loads(path.read_text())
     collection = next(c for c in database["collections"] if c["name"] == f"{ACCOUNT}${table}")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     stamp = now.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"  # Azurite writes 7 fractional digits
     etag = f"W/\"datetime'{quote(stamp, safe='')}'\""
     meta = {"revision": 0, "created": int(now.timestamp() * 1000), "version": 0}
     loki_id = collection["maxId"]
     for row in rows:
         loki_id += 1
-        collection["data"].append({
-            "PartitionKey": row["PartitionKey"],
-            "RowKey": row["RowKey"],
-            "properties": _properties(row, stamp),
-            "lastModifiedTime": stamp,
-            "eTag": etag,
-            "meta": meta,
-            "$loki": loki_id,
-        })
+        collection["data"].append(
+            {
+                "PartitionKey": row["PartitionKey"],
+                "RowKey": row["RowKey"],
+                "properties": _properties(row, stamp),
+                "lastModifiedTime": stamp,
+                "eTag": etag,
+                "meta": meta,
+                "$loki": loki_id,
+            }
+        )
     added = loki_id - collection["maxId"]
     collection["maxId"] = loki_id
     database["databaseVersion"] = _REINDEX_ON_LOAD

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 from shared import clock, lifecycle
 from shared.indexes import GROUP_INDEXES, USER_INDEXES
@@ -33,7 +33,9 @@ class Shape:
         if self.memberships and not (self.users and self.groups):
             raise ValueError("memberships need users and groups")
         if self.memberships > self.users * self.groups:
-            raise ValueError(f"at most {self.users * self.groups} distinct memberships fit {self.users} users and {self.groups} groups")
+            raise ValueError(
+                f"at most {self.users * self.groups} distinct memberships fit {self.users} users and {self.groups} groups"
+            )
 
 
 def _user_rows(tenant_id: str, index: int, user_id: str) -> list[Entity]:
@@ -88,7 +90,10 @@ def _group_rows(tenant_id: str, index: int, group_id: str) -> list[Entity]:
     return [
         row,
         {"PartitionKey": tenant_id, "RowKey": GROUP_INDEXES.name_key(display_name), "ref": group_id},
-        {"PartitionKey": tenant_id, "RowKey": keys.external_id_key(GROUP_INDEXES.external_prefix, external_id, group_id)},
+        {
+            "PartitionKey": tenant_id,
+            "RowKey": keys.external_id_key(GROUP_INDEXES.external_prefix, external_id, group_id),
+        },
     ]
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from tools.cli_types import positive_int
 from tools.entra_sim import directory as directory_file
 from tools.entra_sim import patch, report
 from tools.entra_sim.simulator import simulate
-from tools.cli_types import positive_int
 
 FLAG = "aadOptscim062020"
 
@@ -27,13 +27,27 @@ def _tenant_url(value: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tools.entra_sim", description="Provision a directory file into a SCIM endpoint the way Microsoft Entra ID does.")
-    parser.add_argument("--url", required=True, type=_tenant_url, help=f"the Tenant URL, e.g. http://127.0.0.1:7071/scim/v2 (a ?{FLAG} query selects flag mode)")
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.entra_sim",
+        description="Provision a directory file into a SCIM endpoint the way Microsoft Entra ID does.",
+    )
+    parser.add_argument(
+        "--url",
+        required=True,
+        type=_tenant_url,
+        help=f"the Tenant URL, e.g. http://127.0.0.1:7071/scim/v2 (a ?{FLAG} query selects flag mode)",
+    )
     parser.add_argument("--token", required=True, help="the secret token (sent as Authorization: Bearer)")
     parser.add_argument("--directory", required=True, type=Path, help="directory file with one or more snapshots")
-    parser.add_argument("--cycles", type=positive_int, help="cycles to run; cycle k replays snapshot min(k, last) (default: one per snapshot)")
+    parser.add_argument(
+        "--cycles",
+        type=positive_int,
+        help="cycles to run; cycle k replays snapshot min(k, last) (default: one per snapshot)",
+    )
     parser.add_argument("--concurrency", type=positive_int, default=4, help="parallel requests (default 4)")
-    parser.add_argument("--flag-mode", action="store_true", help=f"send the {FLAG} dialect (lowercase ops, booleans, path-less replace)")
+    parser.add_argument(
+        "--flag-mode", action="store_true", help=f"send the {FLAG} dialect (lowercase ops, booleans, path-less replace)"
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     return parser
 
@@ -51,7 +65,9 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return 2
     flag = args.flag_mode or FLAG.lower() in urlsplit(args.url).query.lower()
     result = simulate(
-        args.url, args.token, directory,
+        args.url,
+        args.token,
+        directory,
         cycles=args.cycles or len(directory.snapshots),
         concurrency=args.concurrency,
         dialect=patch.FLAG if flag else patch.DEFAULT,

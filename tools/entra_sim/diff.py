@@ -3,8 +3,9 @@ resource the server returned. Targets Entra has no value for are never cleared (
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from tools.entra_sim import paths
 

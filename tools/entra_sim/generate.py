@@ -15,13 +15,69 @@ from typing import Any
 
 DOMAIN = "contoso.example"
 FIRST_NAMES = (
-    "Ada", "Alan", "Amir", "Anna", "Aiko", "Bea", "Boris", "Carla", "Chen", "Dara", "Diego", "Elif", "Emma", "Farah",
-    "Femi", "Grace", "Hana", "Ivan", "Jonas", "Kai", "Lena", "Luis", "Maya", "Nils", "Noor", "Omar", "Priya", "Quinn",
-    "Rosa", "Sami", "Sofia", "Tariq", "Uma", "Vera", "Wei", "Yara", "Zoe",
+    "Ada",
+    "Alan",
+    "Amir",
+    "Anna",
+    "Aiko",
+    "Bea",
+    "Boris",
+    "Carla",
+    "Chen",
+    "Dara",
+    "Diego",
+    "Elif",
+    "Emma",
+    "Farah",
+    "Femi",
+    "Grace",
+    "Hana",
+    "Ivan",
+    "Jonas",
+    "Kai",
+    "Lena",
+    "Luis",
+    "Maya",
+    "Nils",
+    "Noor",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Sofia",
+    "Tariq",
+    "Uma",
+    "Vera",
+    "Wei",
+    "Yara",
+    "Zoe",
 )
 SURNAMES = (
-    "Adams", "Bauer", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito", "Jensen", "Kowalski", "Larsen",
-    "Moreau", "Nakamura", "Okafor", "Petrov", "Quispe", "Rossi", "Schmidt", "Tanaka", "Urban", "Varga", "Weber", "Yilmaz",
+    "Adams",
+    "Bauer",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Larsen",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Quispe",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Urban",
+    "Varga",
+    "Weber",
+    "Yilmaz",
     "Zhang",
 )
 DEPARTMENTS = {
@@ -32,7 +88,20 @@ DEPARTMENTS = {
     "People": ("Recruiter", "HR Business Partner"),
     "Support": ("Support Engineer", "Support Lead"),
 }
-PROJECTS = ("Apollo", "Borealis", "Cobalt", "Delta", "Ember", "Fjord", "Granite", "Helix", "Iris", "Juniper", "Kestrel", "Lumen")
+PROJECTS = (
+    "Apollo",
+    "Borealis",
+    "Cobalt",
+    "Delta",
+    "Ember",
+    "Fjord",
+    "Granite",
+    "Helix",
+    "Iris",
+    "Juniper",
+    "Kestrel",
+    "Lumen",
+)
 STREETS = ("Main Street", "Harbour Road", "Station Square", "Elm Avenue", "Mill Lane", "Park Row")
 
 
@@ -132,7 +201,9 @@ def _second_snapshot(rng: random.Random, first: dict[str, Any], managers: int) -
         user.pop("manager", None)
     deleted = {u["id"] for u in take(1)}
     users = [u for u in users if u["id"] not in deleted]
-    newcomers = [_user(rng, len(first["users"]) + n, users[0]["id"]) | {"accountEnabled": True} for n in range(max(2, step))]
+    newcomers = [
+        _user(rng, len(first["users"]) + n, users[0]["id"]) | {"accountEnabled": True} for n in range(max(2, step))
+    ]
     users += newcomers
 
     for group in groups:
@@ -158,15 +229,21 @@ def generate(users: int, groups: int, seed: int) -> dict[str, Any]:
 
 def dumps(directory: dict[str, Any]) -> str:
     """JSON with one user or group per line: readable, and diffs of the committed sample stay small."""
+
     def objects(items: list[dict[str, Any]]) -> str:
         return "[\n" + ",\n".join("      " + json.dumps(item) for item in items) + "\n    ]"
 
-    snapshots = ",\n".join(f'    {{"users": {objects(s["users"])},\n     "groups": {objects(s["groups"])}}}' for s in directory["snapshots"])
+    snapshots = ",\n".join(
+        f'    {{"users": {objects(s["users"])},\n     "groups": {objects(s["groups"])}}}'
+        for s in directory["snapshots"]
+    )
     return '{"snapshots": [\n' + snapshots + "\n]}\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.entra_sim.generate", description="Write a two-snapshot directory file to stdout.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.entra_sim.generate", description="Write a two-snapshot directory file to stdout."
+    )
     parser.add_argument("--users", type=int, default=300)
     parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)

@@ -4,8 +4,9 @@ Tenant URL carrying `?aadOptscim062020` switches on (flag mode)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from tools.entra_sim.diff import Change
 from tools.entra_sim.mapping import MANAGER_PATH
@@ -43,7 +44,11 @@ def body(operations: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _pathed(change: Change, dialect: Dialect) -> dict[str, Any]:
-    return {"op": dialect.op("replace" if change.present else "add"), "path": change.path, "value": dialect.value(change.path, change.value)}
+    return {
+        "op": dialect.op("replace" if change.present else "add"),
+        "path": change.path,
+        "value": dialect.value(change.path, change.value),
+    }
 
 
 def attribute_ops(changes: list[Change], dialect: Dialect) -> list[dict[str, Any]]:

@@ -41,7 +41,9 @@ def _get(container: Any, name: str) -> Any:
 def _typed_entry(entries: Any, type_: str) -> Any:
     if not isinstance(entries, list):
         return None
-    return next((e for e in entries if isinstance(_get(e, "type"), str) and _get(e, "type").lower() == type_.lower()), None)
+    return next(
+        (e for e in entries if isinstance(_get(e, "type"), str) and _get(e, "type").lower() == type_.lower()), None
+    )
 
 
 def read(resource: dict, path: str) -> Any:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 from tools.entra_sim.report import CycleLog
 
@@ -29,6 +30,8 @@ class Progress:
                 done += 1
                 step_reached = done == total or done * STEPS // total > (done - 1) * STEPS // total
                 if step_reached:
-                    self.line(f"[{log.label}] {name}: {done}/{total} ({log.requests} requests, {len(log.failures)} failures)")
+                    self.line(
+                        f"[{log.label}] {name}: {done}/{total} ({log.requests} requests, {len(log.failures)} failures)"
+                    )
 
         return tick

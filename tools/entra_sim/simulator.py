@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any, Callable, NoReturn, TextIO, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar
 from urllib.parse import quote
 
 from tools.entra_sim import diff, mapping, patch, report
@@ -85,7 +86,9 @@ class _Calls:
         self._log.fail({"object": obj, "reason": reason, **exchange.describe()})
         raise ObjectFailed(reason)
 
-    def send(self, obj: str, method: str, path: str, params: list[tuple[str, str]] | None = None, body: Any = None) -> Exchange:
+    def send(
+        self, obj: str, method: str, path: str, params: list[tuple[str, str]] | None = None, body: Any = None
+    ) -> Exchange:
         exchange = self._transport.send(self._log, method, path, params, body)
         if not exchange.ok:
             self.fail(obj, _status_reason(exchange), exchange)
@@ -143,7 +146,10 @@ class Job:
     def test_connection(self, log: CycleLog) -> bool:
         """Entra's probe: a user filter and a group filter on random GUIDs must answer 200 and match nothing."""
         calls = _Calls(self._transport, log)
-        probes = [("/Users", [_eq("userName", str(uuid.uuid4()))]), ("/Groups", [EXCLUDE_MEMBERS, _eq("displayName", str(uuid.uuid4()))])]
+        probes = [
+            ("/Users", [_eq("userName", str(uuid.uuid4()))]),
+            ("/Groups", [EXCLUDE_MEMBERS, _eq("displayName", str(uuid.uuid4()))]),
+        ]
         for path, params in probes:
             try:
                 exchange, resources = calls.listing("Test Connection", path, params)
@@ -160,30 +166,48 @@ class Job:
         user_ids = {u.id for u in snapshot.users}
         group_ids = {g.id for g in snapshot.groups}
         # Deletions first, so a userName or displayName freed in this cycle can be taken by a new object.
-        gone_users = [(src, partial(self._delete, calls, "/Users", f"user {src}", a)) for src, a in self.users.items() if src not in user_ids]
+        gone_users = [
+            (src, partial(self._delete, calls, "/Users", f"user {src}", a))
+            for src, a in self.users.items()
+            if src not in user_ids
+        ]
         self._phase(log, "user deletions", gone_users, self.users)
-        users = [(u.id, partial(self._sync_user, calls, u)) for u in snapshot.users if self._changed(self.users, u.id, mapping.user_targets(u))]
+        users = [
+            (u.id, partial(self._sync_user, calls, u))
+            for u in snapshot.users
+            if self._changed(self.users, u.id, mapping.user_targets(u))
+        ]
         self._phase(log, "users", users, self.users)
-        gone_groups = [(src, partial(self._delete, calls, "/Groups", f"group {src}", a)) for src, a in self.groups.items() if src not in group_ids]
+        gone_groups = [
+            (src, partial(self._delete, calls, "/Groups", f"group {src}", a))
+            for src, a in self.groups.items()
+            if src not in group_ids
+        ]
         self._phase(log, "group deletions", gone_groups, self.groups)
-        groups = [(g.id, partial(self._sync_group, calls, g)) for g in snapshot.groups if self._changed(self.groups, g.id, mapping.group_targets(g))]
+        groups = [
+            (g.id, partial(self._sync_group, calls, g))
+            for g in snapshot.groups
+            if self._changed(self.groups, g.id, mapping.group_targets(g))
+        ]
         self._phase(log, "groups", groups, self.groups)
         self._phase(log, "memberships", self._membership_tasks(calls, snapshot), self.groups)
         self._phase(log, "managers", self._manager_tasks(calls, snapshot), self.users)
 
     def _membership_tasks(self, calls: _Calls, snapshot: Snapshot) -> list[tuple[str, Callable[[], GroupAnchor]]]:
-        tasks = []
+        tasks: list[tuple[str, Callable[[], GroupAnchor]]] = []
         live = frozenset(a.scim_id for a in self.users.values())
         for group in (g for g in snapshot.groups if g.id in self.groups):
             # Members whose user was deleted left with the DELETE: they get no removal.
             provisioned = self.groups[group.id].members & live
-            adds, removes = diff.member_changes((self.users[m].scim_id for m in group.members if m in self.users), provisioned)
+            adds, removes = diff.member_changes(
+                (self.users[m].scim_id for m in group.members if m in self.users), provisioned
+            )
             if adds or removes:
                 tasks.append((group.id, partial(self._sync_members, calls, group, provisioned, adds, removes)))
         return tasks
 
     def _manager_tasks(self, calls: _Calls, snapshot: Snapshot) -> list[tuple[str, Callable[[], UserAnchor]]]:
-        tasks = []
+        tasks: list[tuple[str, Callable[[], UserAnchor]]] = []
         for user in (u for u in snapshot.users if u.id in self.users):
             manager = self.users.get(user.manager) if user.manager else None
             if (wanted := manager.scim_id if manager else None) != self.users[user.id].manager:
@@ -195,7 +219,13 @@ class Job:
         anchor = cache.get(key)
         return anchor is None or anchor.targets != targets
 
-    def _phase(self, log: CycleLog, name: str, tasks: list[tuple[str, Callable[[], Anchor | None]]], cache: dict[str, Anchor]) -> None:
+    def _phase(
+        self,
+        log: CycleLog,
+        name: str,
+        tasks: Sequence[tuple[str, Callable[[], Anchor | None]]],
+        cache: dict[str, Anchor],
+    ) -> None:
         """Run one task per object in parallel; each returns the anchor the cache holds afterwards (None:
         no anchor). A failed object keeps the anchor it had."""
         if not tasks:
@@ -220,8 +250,17 @@ class Job:
     def _delete(self, calls: _Calls, collection: str, obj: str, anchor: UserAnchor | GroupAnchor) -> None:
         calls.delete(obj, _resource_path(collection, anchor.scim_id))
 
-    def _provision(self, calls: _Calls, obj: str, collection: str, anchor: UserAnchor | GroupAnchor | None,
-                   lookup: list[tuple[str, str]], read: list[tuple[str, str]], targets: dict[str, Any], post_body: dict) -> dict:
+    def _provision(
+        self,
+        calls: _Calls,
+        obj: str,
+        collection: str,
+        anchor: UserAnchor | GroupAnchor | None,
+        lookup: list[tuple[str, str]],
+        read: list[tuple[str, str]],
+        targets: dict[str, Any],
+        post_body: dict,
+    ) -> dict:
         """Entra's flow for one object: import it (by the cached id, else by the matching filter), create it
         when nothing matches, else PATCH only what differs. Returns the resource as created or imported."""
         if anchor is None:
@@ -238,8 +277,14 @@ class Job:
     def _sync_user(self, calls: _Calls, user: SourceUser) -> UserAnchor:
         targets = mapping.user_targets(user)
         resource = self._provision(
-            calls, f"user {user.id} ({user.userPrincipalName})", "/Users", self.users.get(user.id),
-            [_eq("userName", user.userPrincipalName)], [], targets, mapping.user_post_body(targets),
+            calls,
+            f"user {user.id} ({user.userPrincipalName})",
+            "/Users",
+            self.users.get(user.id),
+            [_eq("userName", user.userPrincipalName)],
+            [],
+            targets,
+            mapping.user_post_body(targets),
         )
         return UserAnchor(resource["id"], targets, mapping.manager_id(resource))
 
@@ -247,19 +292,30 @@ class Job:
         targets = mapping.group_targets(group)
         anchor = self.groups.get(group.id)
         resource = self._provision(
-            calls, f"group {group.id} ({group.displayName})", "/Groups", anchor,
-            [EXCLUDE_MEMBERS, _eq("displayName", group.displayName)], [EXCLUDE_MEMBERS], targets, mapping.group_post_body(targets),
+            calls,
+            f"group {group.id} ({group.displayName})",
+            "/Groups",
+            anchor,
+            [EXCLUDE_MEMBERS, _eq("displayName", group.displayName)],
+            [EXCLUDE_MEMBERS],
+            targets,
+            mapping.group_post_body(targets),
         )
         return GroupAnchor(resource["id"], targets, anchor.members if anchor else frozenset())
 
-    def _sync_members(self, calls: _Calls, group: SourceGroup, provisioned: frozenset[str], adds: list[str], removes: list[str]) -> GroupAnchor:
+    def _sync_members(
+        self, calls: _Calls, group: SourceGroup, provisioned: frozenset[str], adds: list[str], removes: list[str]
+    ) -> GroupAnchor:
         """Send the membership delta in batches; whatever a failed batch held is retried next cycle."""
         obj = f"group {group.id} ({group.displayName})"
         anchor = self.groups[group.id]
         members = set(provisioned)
-        for ids, build, apply in ((removes, patch.member_remove_ops, members.difference_update), (adds, patch.member_add_ops, members.update)):
+        for ids, build, apply in (
+            (removes, patch.member_remove_ops, members.difference_update),
+            (adds, patch.member_add_ops, members.update),
+        ):
             for start in range(0, len(ids), MEMBERS_PER_REQUEST):
-                chunk = ids[start:start + MEMBERS_PER_REQUEST]
+                chunk = ids[start : start + MEMBERS_PER_REQUEST]
                 try:
                     calls.patch(obj, _resource_path("/Groups", anchor.scim_id), build(chunk, self._dialect))
                 except ObjectFailed:
@@ -270,11 +326,23 @@ class Job:
     def _sync_manager(self, calls: _Calls, user: SourceUser, wanted: str | None) -> UserAnchor:
         """Entra links the manager in a separate update once both users exist."""
         anchor = self.users[user.id]
-        calls.patch(f"user {user.id} ({user.userPrincipalName})", _resource_path("/Users", anchor.scim_id), patch.manager_ops(wanted, self._dialect))
+        calls.patch(
+            f"user {user.id} ({user.userPrincipalName})",
+            _resource_path("/Users", anchor.scim_id),
+            patch.manager_ops(wanted, self._dialect),
+        )
         return replace(anchor, manager=wanted)
 
 
-def simulate(tenant_url: str, token: str, directory: Directory, cycles: int, concurrency: int, dialect: Dialect, progress_stream: TextIO | None) -> dict[str, Any]:
+def simulate(
+    tenant_url: str,
+    token: str,
+    directory: Directory,
+    cycles: int,
+    concurrency: int,
+    dialect: Dialect,
+    progress_stream: TextIO | None,
+) -> dict[str, Any]:
     """Test Connection, then `cycles` cycles (cycle k replays snapshot min(k, last)); returns the summary.
     No cycle runs when Test Connection fails, as Entra refuses to start the job."""
     started = time.monotonic()

@@ -8,9 +8,10 @@ import email.utils
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
@@ -67,7 +68,7 @@ def retry_delay(header: str | None) -> float:
         seconds = float(header)
     except ValueError:
         try:
-            seconds = (email.utils.parsedate_to_datetime(header) - datetime.now(timezone.utc)).total_seconds()
+            seconds = (email.utils.parsedate_to_datetime(header) - datetime.now(UTC)).total_seconds()
         except (TypeError, ValueError):
             return DEFAULT_RETRY_AFTER_SECONDS
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
@@ -100,7 +101,9 @@ class Transport:
             self._local.session = session
         return session
 
-    def send(self, log: CycleLog, method: str, path: str, params: list[tuple[str, str]] | None = None, body: Any = None) -> Exchange:
+    def send(
+        self, log: CycleLog, method: str, path: str, params: list[tuple[str, str]] | None = None, body: Any = None
+    ) -> Exchange:
         params = params or []
         url = self.base + path + ("?" + urlencode(params) if params else "")
         data = json.dumps(body).encode() if body is not None else None
@@ -110,7 +113,9 @@ class Transport:
         while True:
             log.count(kind)
             try:
-                response = self._session().request(method, url, data=data, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS)
+                response = self._session().request(
+                    method, url, data=data, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS
+                )
             except requests.RequestException as exc:
                 return Exchange(kind, method, url, body, None, f"{type(exc).__name__}: {exc}")
             if response.status_code != 429 or retries == MAX_RETRIES_AFTER_429:

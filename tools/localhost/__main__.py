@@ -8,12 +8,18 @@ from tools.localhost.server import serve
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m tools.localhost", description="Serve the Functions app locally, without Core Tools.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.localhost", description="Serve the Functions app locally, without Core Tools."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7071)
     parser.add_argument("--no-timers", action="store_true", help="do not fire timer triggers")
-    parser.add_argument("--app", default="function_app:app", help="module:attribute of the FunctionApp (default function_app:app)")
-    parser.add_argument("--host-json", type=Path, default=Path("host.json"), help="where the route prefix is read (default ./host.json)")
+    parser.add_argument(
+        "--app", default="function_app:app", help="module:attribute of the FunctionApp (default function_app:app)"
+    )
+    parser.add_argument(
+        "--host-json", type=Path, default=Path("host.json"), help="where the route prefix is read (default ./host.json)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("azure").setLevel(logging.WARNING)  # the storage SDK logs every HTTP exchange at INFO

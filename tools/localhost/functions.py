@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import azure.functions as func
 
@@ -61,20 +62,29 @@ def index(app: func.FunctionApp) -> Functions:
     http: list[HttpFunction] = []
     timers: list[TimerFunction] = []
     for function in app.get_functions():
-        trigger = function.get_trigger()
+        trigger, name = function.get_trigger(), function.get_function_name()
+        assert trigger is not None and name is not None, "the SDK registers no function without both"
         binding = trigger.get_dict_repr()
-        invocable = Invocable(function.get_function_name(), binding["name"], function.get_user_function())
+        invocable = Invocable(name, binding["name"], function.get_user_function())
         if binding["name"] not in inspect.signature(invocable.function).parameters:
             # The worker refuses to load such a function; failing at startup beats a 500 per request.
-            raise SystemExit(f"function {invocable.name}: no parameter named {binding['name']!r} for its trigger binding")
+            raise SystemExit(
+                f"function {invocable.name}: no parameter named {binding['name']!r} for its trigger binding"
+            )
         if binding["type"] == "httpTrigger":
             methods = tuple(str(getattr(m, "value", m)).upper() for m in binding.get("methods") or ())
             auth = binding.get("authLevel")
-            http.append(HttpFunction(invocable, binding.get("route") or invocable.name, methods, str(getattr(auth, "value", auth))))
+            http.append(
+                HttpFunction(
+                    invocable, binding.get("route") or invocable.name, methods, str(getattr(auth, "value", auth))
+                )
+            )
         elif binding["type"] == "timerTrigger":
             timers.append(TimerFunction(invocable, binding["schedule"], bool(binding.get("runOnStartup"))))
         else:
-            raise SystemExit(f"function {invocable.name}: {binding['type']} triggers are not supported by the local host")
+            raise SystemExit(
+                f"function {invocable.name}: {binding['type']} triggers are not supported by the local host"
+            )
     return Functions(tuple(http), tuple(timers))
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable, Generic, Iterable, TypeVar
+from typing import Generic, TypeVar
 from urllib.parse import unquote
 
 T = TypeVar("T")
@@ -119,7 +120,7 @@ class Template:
     segments: tuple[Segment, ...]
 
     @classmethod
-    def parse(cls, text: str) -> "Template":
+    def parse(cls, text: str) -> Template:
         stripped = text.strip("/")
         segments = tuple(_parse_segment(raw, text) for raw in stripped.split("/")) if stripped else ()
         for index, segment in enumerate(segments):
@@ -215,18 +216,18 @@ def _parse_segment(raw: str, template: str) -> Segment:
     name = _NAME.match(inner)
     if name is None:
         raise ValueError(f"route {template!r}: bad parameter {raw!r}")
-    rest = inner[name.end():]
+    rest = inner[name.end() :]
     constraints: list[Constraint] = []
     while rest.startswith(":"):
         found = _CONSTRAINT.match(rest)
         if found is None or found.group(1).lower() not in CONSTRAINTS:
             raise ValueError(f"route {template!r}: unsupported constraint in {raw!r}")
-        rest = rest[found.end():]
+        rest = rest[found.end() :]
         argument = None
         if rest.startswith("("):
             close = _argument_end(rest)
             # ASP.NET escapes braces inside templates by doubling them (`regex(^\\d{{3}}$)`)
-            argument, rest = rest[1:close].replace("{{", "{").replace("}}", "}"), rest[close + 1:]
+            argument, rest = rest[1:close].replace("{{", "{").replace("}}", "}"), rest[close + 1 :]
         constraints.append(Constraint(found.group(1).lower(), argument))
     optional, default = False, None
     if rest.startswith("?"):
@@ -235,13 +236,19 @@ def _parse_segment(raw: str, template: str) -> Segment:
         optional, default, rest = True, rest[1:], ""
     if rest:
         raise ValueError(f"route {template!r}: bad parameter {raw!r}")
-    return Segment(name=name.group(0), constraints=tuple(constraints), optional=optional or catch_all, catch_all=catch_all, default=default)
+    return Segment(
+        name=name.group(0),
+        constraints=tuple(constraints),
+        optional=optional or catch_all,
+        catch_all=catch_all,
+        default=default,
+    )
 
 
 def _argument_end(rest: str) -> int:
     """Index of the `)` closing a constraint argument: the first one followed by the end, another
     constraint, `?` or `=`, so a regex may itself contain parentheses."""
     for index, char in enumerate(rest):
-        if char == ")" and re.match(r"$|[?=]|:[A-Za-z]", rest[index + 1:]):
+        if char == ")" and re.match(r"$|[?=]|:[A-Za-z]", rest[index + 1 :]):
             return index
     raise ValueError(f"unclosed constraint argument in {rest!r}")

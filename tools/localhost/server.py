@@ -47,7 +47,13 @@ def serve(app_spec: str, host: str, port: int, timers: bool, host_json: Path) ->
     os.environ.setdefault("SCIM_PUBLIC_BASE_URL", f"http://{host}:{port}")
     functions = index(load_app(app_spec))
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # our own access log replaces werkzeug's
-    server = make_server(host, port, FunctionsWsgi(functions.http, route_prefix(host_json), function_key), threaded=True, request_handler=RawPathRequestHandler)
+    server = make_server(
+        host,
+        port,
+        FunctionsWsgi(functions.http, route_prefix(host_json), function_key),
+        threaded=True,
+        request_handler=RawPathRequestHandler,
+    )
     stop = threading.Event()
     if timers:
         start_timers(functions.timers, stop)

@@ -7,8 +7,8 @@ import logging
 import os
 import threading
 import time
-from datetime import datetime, timezone
-from typing import Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from azure.functions.timer import TimerRequest  # the worker's concrete class; func.TimerRequest is abstract
 from croniter import croniter
@@ -32,10 +32,12 @@ def schedule_after(ncrontab: str, start: float) -> croniter:
     """NCRONTAB has six fields with seconds first; croniter reads that order with second_at_beginning."""
     if len(ncrontab.split()) != 6:
         raise ValueError(f"{ncrontab!r} is not a 6-field NCRONTAB expression (sec min hour day month day-of-week)")
-    return croniter(ncrontab, datetime.fromtimestamp(start, timezone.utc), second_at_beginning=True)
+    return croniter(ncrontab, datetime.fromtimestamp(start, UTC), second_at_beginning=True)
 
 
-def start_timers(timers: tuple[TimerFunction, ...], stop: threading.Event, settings: Mapping[str, str] = os.environ) -> None:
+def start_timers(
+    timers: tuple[TimerFunction, ...], stop: threading.Event, settings: Mapping[str, str] = os.environ
+) -> None:
     for timer in timers:
         try:
             ncrontab = resolve_schedule(timer.schedule, settings)
@@ -44,7 +46,9 @@ def start_timers(timers: tuple[TimerFunction, ...], stop: threading.Event, setti
             # The host would refuse this function; the local host keeps serving HTTP and says why.
             log.warning("timer %s disabled: %s", timer.invocable.name, error)
             continue
-        threading.Thread(target=_run, args=(timer, ncrontab, stop), name=f"timer-{timer.invocable.name}", daemon=True).start()
+        threading.Thread(
+            target=_run, args=(timer, ncrontab, stop), name=f"timer-{timer.invocable.name}", daemon=True
+        ).start()
 
 
 def _run(timer: TimerFunction, ncrontab: str, stop: threading.Event) -> None:

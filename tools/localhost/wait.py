@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import socket
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -8,7 +8,8 @@ import logging
 import sys
 import time
 import traceback
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
@@ -25,7 +26,9 @@ INTERNAL_ERROR = json.dumps({"error": "Exception while executing function"})
 
 class FunctionsWsgi:
     def __init__(self, functions: Iterable[HttpFunction], route_prefix: str, function_key: str | None = None):
-        self.routes: list[Route[HttpFunction]] = order(make_route(route_prefix, f.route, f.methods, f) for f in functions)
+        self.routes: list[Route[HttpFunction]] = order(
+            make_route(route_prefix, f.route, f.methods, f) for f in functions
+        )
         self.function_key = function_key
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -34,7 +37,14 @@ class FunctionsWsgi:
         path, query = raw_target(environ)
         response = self.dispatch(request, path, query)
         # The path only: query strings carry filter values (personal data) and function keys.
-        log.info('%s "%s %s" %s %.1fms', request.remote_addr, request.method, path, response.status_code, (time.perf_counter() - started) * 1000)
+        log.info(
+            '%s "%s %s" %s %.1fms',
+            request.remote_addr,
+            request.method,
+            path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
         return response(environ, start_response)
 
     def dispatch(self, request: Request, path: str, query: str) -> Response:
@@ -90,7 +100,9 @@ def to_response(result: Any) -> Response:
         if "content-type" not in {name.lower() for name in result.headers.keys()}:
             # As the worker's HttpResponseConverter: charset only on text/* types.
             mimetype = result.mimetype
-            response.headers["Content-Type"] = f"{mimetype}; charset={result.charset}" if mimetype.startswith("text/") else mimetype
+            response.headers["Content-Type"] = (
+                f"{mimetype}; charset={result.charset}" if mimetype.startswith("text/") else mimetype
+            )
         return response
     if isinstance(result, str):
         return Response(result, status=200, mimetype="text/plain")
