@@ -24,7 +24,13 @@ EMPLOYEE = "urn:ietf:params:scim:schemas:extension:employee:2.0:User"
 # Attributes we accept but do not advertise: Microsoft's validator rejects schemas that advertise
 # emails.display / emails.primary; nobody provisions entitlements or certificates through Entra; and a
 # member's display is not kept (membership rows hold ids only), so a client must not expect it back.
-_UNADVERTISED = {("emails", "display"), ("emails", "primary"), ("members", "display"), (None, "entitlements"), (None, "x509Certificates")}
+_UNADVERTISED = {
+    ("emails", "display"),
+    ("emails", "primary"),
+    ("members", "display"),
+    (None, "entitlements"),
+    (None, "x509Certificates"),
+}
 _DROPPED = {"password"}  # never stored, so never advertised
 # RFC 7643 gives these `type` sub-attributes no canonical values; every `type` we advertise has some.
 _CANONICAL_TYPES = {
@@ -46,13 +52,13 @@ class AttrDef:
     uniqueness: str = "none"
     required: bool = False
     schema: str = ""  # URN of the owning schema; "" for the common attributes id, externalId, meta
-    sub_attributes: tuple["AttrDef", ...] = ()
+    sub_attributes: tuple[AttrDef, ...] = ()
     canonical_values: tuple[str, ...] = ()
     description: str = ""
     advertised: bool = True  # shown in /Schemas (some stored attributes are deliberately not)
     reference_types: tuple[str, ...] = ()
 
-    def sub(self, name: str) -> "AttrDef | None":
+    def sub(self, name: str) -> AttrDef | None:
         lowered = name.lower()
         return next((s for s in self.sub_attributes if s.name.lower() == lowered), None)
 
@@ -133,8 +139,21 @@ def _adjust(attrs: tuple[AttrDef, ...], schema: str) -> tuple[AttrDef, ...]:
 
 
 _COMMON = (
-    AttrDef("id", "string", case_exact=True, mutability="readOnly", returned="always", uniqueness="server", description="Unique identifier issued by the service provider."),
-    AttrDef("externalId", "string", case_exact=True, description="Identifier of the resource as defined by the provisioning client."),
+    AttrDef(
+        "id",
+        "string",
+        case_exact=True,
+        mutability="readOnly",
+        returned="always",
+        uniqueness="server",
+        description="Unique identifier issued by the service provider.",
+    ),
+    AttrDef(
+        "externalId",
+        "string",
+        case_exact=True,
+        description="Identifier of the resource as defined by the provisioning client.",
+    ),
     AttrDef(
         "meta",
         "complex",
@@ -177,9 +196,14 @@ def schema_defs() -> dict[str, SchemaDef]:
     return {
         USER: SchemaDef(USER, "User", "User Account", _adjust(_library_attributes(User, USER), USER)),
         ENTERPRISE_USER: SchemaDef(
-            ENTERPRISE_USER, "EnterpriseUser", "Enterprise User", _adjust(_library_attributes(EnterpriseUser, ENTERPRISE_USER), ENTERPRISE_USER)
+            ENTERPRISE_USER,
+            "EnterpriseUser",
+            "Enterprise User",
+            _adjust(_library_attributes(EnterpriseUser, ENTERPRISE_USER), ENTERPRISE_USER),
         ),
-        EMPLOYEE: SchemaDef(EMPLOYEE, "Employee", "Employee lifecycle in the product (read-only)", _EMPLOYEE_ATTRIBUTES),
+        EMPLOYEE: SchemaDef(
+            EMPLOYEE, "Employee", "Employee lifecycle in the product (read-only)", _EMPLOYEE_ATTRIBUTES
+        ),
         GROUP: SchemaDef(GROUP, "Group", "Group", _adjust(_library_attributes(Group, GROUP), GROUP)),
     }
 
@@ -216,7 +240,7 @@ class ResourceSchema:
         candidates = [a for a in (_find(self._attributes(e), name) for e in self.extensions) if a is not None]
         return candidates[0] if len(candidates) == 1 else None
 
-    def find(self, attr_path: "AttrPath") -> tuple[AttrDef, AttrDef | None] | None:
+    def find(self, attr_path: AttrPath) -> tuple[AttrDef, AttrDef | None] | None:
         """(attribute, sub-attribute or None) named by a scim2_models AttrPath; None if either is unknown.
         Filters use this: an unknown attribute simply matches nothing."""
         attr = self.attribute(attr_path.attr, attr_path.uri)
@@ -227,18 +251,30 @@ class ResourceSchema:
         sub = attr.sub(attr_path.sub_attr)
         return (attr, sub) if sub is not None else None
 
-    def resolve(self, attr_path: "AttrPath") -> tuple[AttrDef, AttrDef | None]:
+    def resolve(self, attr_path: AttrPath) -> tuple[AttrDef, AttrDef | None]:
         """Like find(), but an unknown attribute or sub-attribute is ScimError(400, "invalidPath")."""
         found = self.find(attr_path)
         if found is None:
             qualified = f"{attr_path.uri}:" if attr_path.uri else ""
             dotted = f".{attr_path.sub_attr}" if attr_path.sub_attr else ""
-            raise ScimError(400, "invalidPath", f"{qualified}{attr_path.attr}{dotted} is not an attribute of a {self.resource_type}.")
+            raise ScimError(
+                400,
+                "invalidPath",
+                f"{qualified}{attr_path.attr}{dotted} is not an attribute of a {self.resource_type}.",
+            )
         return found
 
     def container(self, attr: AttrDef) -> str | None:
         """The resource key holding attr: None for core and common attributes, else the extension URN."""
         return attr.schema if attr.schema and attr.schema != self.core else None
+
+
+def documented_attributes(uri: str) -> tuple[AttrDef, ...]:
+    """The attributes /Schemas shows for uri. RFC 7643 §3.1 keeps the common attributes out of schema
+    documents, but Microsoft's gallery validator looks for every mapped attribute in /Schemas and Entra maps
+    externalId by default on users and groups, so the core resource schemas advertise it too."""
+    common = tuple(a for a in _COMMON if a.name == "externalId") if uri in (USER, GROUP) else ()
+    return common + tuple(a for a in schema_defs()[uri].attributes if a.advertised)
 
 
 def _find(attrs: tuple[AttrDef, ...], name: str) -> AttrDef | None:
@@ -248,4 +284,3 @@ def _find(attrs: tuple[AttrDef, ...], name: str) -> AttrDef | None:
 
 USER_SCHEMA = ResourceSchema("User", "/Users", USER, (ENTERPRISE_USER, EMPLOYEE))
 GROUP_SCHEMA = ResourceSchema("Group", "/Groups", GROUP, ())
-
