@@ -6,7 +6,7 @@ from typing import Any
 
 from shared.scim.errors import ScimError
 from shared.scim.listing import MAX_RESULTS
-from shared.scim.schema import EMPLOYEE, ENTERPRISE_USER, GROUP, USER, schema_defs
+from shared.scim.schema import EMPLOYEE, ENTERPRISE_USER, GROUP, USER, documented_attributes, schema_defs
 
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
@@ -70,7 +70,7 @@ def get_resource_type(base_url: str, type_id: str) -> dict[str, Any]:
 
 def _schema(base_url: str, schema_id: str) -> dict[str, Any]:
     definition = schema_defs()[schema_id]
-    attributes = [a.to_document() for a in definition.attributes if a.advertised]
+    attributes = [a.to_document() for a in documented_attributes(schema_id)]
     return {
         "schemas": [SCHEMA_SCHEMA],
         "id": definition.id,

@@ -269,6 +269,14 @@ class ResourceSchema:
         return attr.schema if attr.schema and attr.schema != self.core else None
 
 
+def documented_attributes(uri: str) -> tuple[AttrDef, ...]:
+    """The attributes /Schemas shows for uri. RFC 7643 §3.1 keeps the common attributes out of schema
+    documents, but Microsoft's gallery validator looks for every mapped attribute in /Schemas and Entra maps
+    externalId by default on users and groups, so the core resource schemas advertise it too."""
+    common = tuple(a for a in _COMMON if a.name == "externalId") if uri in (USER, GROUP) else ()
+    return common + tuple(a for a in schema_defs()[uri].attributes if a.advertised)
+
+
 def _find(attrs: tuple[AttrDef, ...], name: str) -> AttrDef | None:
     lowered = name.lower()
     return next((a for a in attrs if a.name.lower() == lowered), None)

@@ -122,11 +122,27 @@ def test_enterprise_and_employee_schemas():
 
 def test_group_schema():
     attrs = {a["name"]: a for a in discovery.get_schema(BASE, GROUP)["attributes"]}
-    assert set(attrs) == {"displayName", "members"}
+    assert set(attrs) == {"externalId", "displayName", "members"}
     assert attrs["displayName"]["required"] and attrs["displayName"]["uniqueness"] == "server"
     members = {s["name"]: s for s in attrs["members"]["subAttributes"]}
     assert set(members) == {"value", "type", "$ref"}  # display is accepted but not kept
     assert members["value"]["mutability"] == "immutable"
+
+
+def test_core_schemas_advertise_external_id_and_only_it_of_the_common_attributes():
+    # RFC 7643 leaves common attributes out; Microsoft's gallery validator needs the mapped externalId listed.
+    for schema_id, advertised in ((USER, True), (GROUP, True), (ENTERPRISE_USER, False), (EMPLOYEE, False)):
+        names = [a["name"] for a in discovery.get_schema(BASE, schema_id)["attributes"]]
+        assert names.count("externalId") == int(advertised), schema_id
+        assert "id" not in names and "meta" not in names
+    external = next(a for a in discovery.get_schema(BASE, USER)["attributes"] if a["name"] == "externalId")
+    assert (external["type"], external["multiValued"], external["required"]) == ("string", False, False)
+    assert (external["caseExact"], external["mutability"], external["returned"], external["uniqueness"]) == (
+        True,
+        "readWrite",
+        "default",
+        "none",
+    )
 
 
 @pytest.mark.parametrize("schema_id", [USER.upper(), "urn:ietf:params:scim:schemas:core:2.0:Nope", "User", ""])
