@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from tests.e2e.test_scim_users import assert_error, create, patch_body
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -113,7 +115,8 @@ def test_thousand_member_patch(client, tenant_storage, scim_tenant):
     from shared.resources import Scope
 
     scope = Scope(tenant_storage, scim_tenant["tenantId"], scim_tenant["tenantUrl"])
-    ids = [users.create_user(scope, {"userName": f"bulk{i}"})["id"] for i in range(1000)]
+    with ThreadPoolExecutor(8) as pool:  # the seeding is not under test: keep it short
+        ids = list(pool.map(lambda i: users.create_user(scope, {"userName": f"bulk{i}"})["id"], range(1000)))
     group = make_group(client, "Everyone")
     response = client.patch(
         f"/Groups/{group['id']}", patch_body({"op": "Add", "path": "members", "value": [{"value": u} for u in ids]})
