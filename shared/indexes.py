@@ -37,26 +37,14 @@ def index_ops(
     old_ext = old.get("externalId") if old else None
     if old_ext != new.get("externalId"):
         if old_ext is not None:
-            ops.append(
-                Op(
-                    "delete",
-                    {
-                        "PartitionKey": tenant_id,
-                        "RowKey": keys.external_id_key(spec.external_prefix, old_ext, resource_id),
-                    },
-                )
-            )
+            ops.append(Op("delete", _external_row(spec, tenant_id, old_ext, resource_id)))
         if new.get("externalId") is not None:
-            ops.append(
-                Op(
-                    "create",
-                    {
-                        "PartitionKey": tenant_id,
-                        "RowKey": keys.external_id_key(spec.external_prefix, new["externalId"], resource_id),
-                    },
-                )
-            )
+            ops.append(Op("create", _external_row(spec, tenant_id, new["externalId"], resource_id)))
     return ops
+
+
+def _external_row(spec: IndexSpec, tenant_id: str, external_id: str, resource_id: str) -> Entity:
+    return {"PartitionKey": tenant_id, "RowKey": keys.external_id_key(spec.external_prefix, external_id, resource_id)}
 
 
 def removal_ops(
@@ -69,13 +57,5 @@ def removal_ops(
         else []
     )
     if entity.get("externalId") is not None:
-        ops.append(
-            Op(
-                "delete",
-                {
-                    "PartitionKey": tenant_id,
-                    "RowKey": keys.external_id_key(spec.external_prefix, entity["externalId"], resource_id),
-                },
-            )
-        )
+        ops.append(Op("delete", _external_row(spec, tenant_id, entity["externalId"], resource_id)))
     return ops
