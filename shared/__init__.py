@@ -4,7 +4,8 @@
 
 - `shared.scim`: the SCIM protocol over plain dicts (schemas, filters, PATCH, projection, listing,
   discovery, ScimError). Imports nothing else of ours beyond itself and no Azure package.
-- `shared.store`: Azure Table Storage (clients, keys, rows, transactions, ETags, the call counter).
+- `shared.store`: the storage seam. `table.Table` is the protocol every backend implements (Azure Table
+  Storage / Cosmos DB in `azure_table`, process memory in `memory`); keys, rows, the call counter.
   Imports nothing of ours beyond `shared.config`; no HTTP, no SCIM.
 - services (`shared/*.py`): the rules that join the two. `errors` (domain errors), `config`, `clock` and
   `audit` sit at the bottom; `resources` (Scope, meta, ETag retries) under `users`/`groups`; `membership`,
