@@ -3,13 +3,15 @@ operations, and SCIM changes racing the cycle's reads."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
-from shared import employees, groups, membership, users
+from shared import employees, groups, membership, query, users
 from shared.reconcile import integrity
+from shared.scim.listing import parse_list_params
 from shared.store import keys
 from shared.store.table import Op
 from tests.support.fixtures_reconcile import PATCH_OP, actions, cycle, patch, row_keys
@@ -299,3 +301,33 @@ def test_a_user_created_or_renamed_during_the_snapshot_keeps_its_index_rows(stor
     assert report["repairsTotal"] == 0
     assert row_keys(storage, tid, keys.USERNAME_INDEX) == {keys.username_key("renamed"), keys.username_key("late")}
     assert len(row_keys(storage, tid, keys.USER_EXTERNAL_ID_INDEX)) == 2
+
+
+def test_name_rows_keyed_by_the_old_case_rule_are_rekeyed_by_one_cycle(storage, tenant, scope):
+    """Name index rows written before the case rule became NFC + lower() were keyed with casefold(): for a
+    name like "Straße" the two differ. One reconciliation cycle moves such a row to the current key, so
+    the user is found by filter again and the old key no longer claims the name."""
+    user = users.create_user(scope, {"userName": "Straße"})
+    tid = tenant["tenantId"]
+    current = keys.username_key("Straße")
+    legacy = keys.USERNAME_INDEX + "b" + base64.urlsafe_b64encode(b"strasse").decode().rstrip("=")
+    assert legacy != current
+    storage.directory.transact(
+        [
+            Op("delete", {"PartitionKey": tid, "RowKey": current}),
+            Op("create", {"PartitionKey": tid, "RowKey": legacy, "ref": user["id"]}),
+        ]
+    )
+    assert storage.directory.get(tid, current) is None
+
+    report = cycle(storage, tid)
+    assert report["repairsTotal"] >= 1
+    assert storage.directory.get(tid, current)["ref"] == user["id"]
+    assert storage.directory.get(tid, legacy) is None
+
+    def found(name: str) -> list[str]:
+        params = parse_list_params({"filter": f'userName eq "{name}"'})
+        return [u["id"] for u in query.run_query(scope, query.USERS, params)["Resources"]]
+
+    assert found("STRAßE") == [user["id"]] and found("strasse") == []
+    assert cycle(storage, tid)["repairsTotal"] == 0
