@@ -9,12 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import audit, clock
+from shared import clock
 from shared.audit import Target
 from shared.indexes import GROUP_INDEXES, index_ops, removal_ops
 from shared.membership import MemberWork, group_member_ids
 from shared.membership import apply as apply_members
-from shared.resources import Scope, check_if_match, concurrent_change, is_live, meta, new_id, not_found, retrying
+from shared.resources import (
+    Scope,
+    audit_op,
+    check_if_match,
+    concurrent_change,
+    is_live,
+    meta,
+    new_id,
+    not_found,
+    retrying,
+)
 from shared.scim.errors import ScimError
 from shared.scim.normalize import clean_resource
 from shared.scim.patch import MemberChanges, apply_patch, changed_attributes
@@ -154,16 +164,12 @@ def create_group(scope: Scope, body: Any) -> dict[str, Any]:
     ops = [Op("create", entity)] + index_ops(GROUP_INDEXES, scope.tenant_id, group_id, None, entity)
     changed = sorted(k for k in doc if k != "schemas") + (["members"] if work.add else [])
     ops.append(
-        Op(
-            "create",
-            audit.event_entity(
-                scope.tenant_id,
-                scope.actor,
-                "group.create",
-                Target("Group", group_id, doc["displayName"]),
-                changed=changed,
-                details={"added": len(work.add)} if work.add else None,
-            ),
+        audit_op(
+            scope,
+            "group.create",
+            Target("Group", group_id, doc["displayName"]),
+            changed=changed,
+            details={"added": len(work.add)} if work.add else None,
         )
     )
     try:
@@ -226,16 +232,12 @@ def _update(scope: Scope, group_id: str, if_match: str | None, change: Any) -> E
             )
         details = {"added": len(work.add), "removed": len(work.remove)} if (work.add or work.remove) else None
         ops.append(
-            Op(
-                "create",
-                audit.event_entity(
-                    scope.tenant_id,
-                    scope.actor,
-                    "group.update",
-                    Target("Group", group_id, new_doc["displayName"]),
-                    changed=changed,
-                    details=details,
-                ),
+            audit_op(
+                scope,
+                "group.update",
+                Target("Group", group_id, new_doc["displayName"]),
+                changed=changed,
+                details=details,
             )
         )
         try:
@@ -277,12 +279,7 @@ def delete_group(scope: Scope, group_id: str, if_match: str | None = None) -> No
     pk = scope.tenant_id
     ops = [Op("delete", {"PartitionKey": pk, "RowKey": entity["RowKey"]}, etag_of(entity))]
     ops += removal_ops(GROUP_INDEXES, pk, group_id, entity)
-    ops.append(
-        Op(
-            "create",
-            audit.event_entity(pk, scope.actor, "group.delete", Target("Group", group_id, entity["displayName"])),
-        )
-    )
+    ops.append(audit_op(scope, "group.delete", Target("Group", group_id, entity["displayName"])))
     try:
         apply_members(scope.storage, pk, ops, MemberWork(purge_group=group_id))
     except EtagMismatch as exc:

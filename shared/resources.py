@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeGuard, TypeVar
 
-from shared.audit import ACTOR_SCIM
+from shared.audit import ACTOR_SCIM, Target, event_entity
 from shared.scim.errors import ScimError
 from shared.scim.schema import ResourceSchema
 from shared.store.client import Storage
 from shared.store.errors import EtagMismatch
-from shared.store.table import Entity, etag_of
+from shared.store.table import Entity, Op, etag_of
 
 T = TypeVar("T")
 _RETRIES = 3
@@ -34,6 +34,13 @@ def is_live(entity: Entity | None) -> TypeGuard[Entity]:
     """A resource row SCIM still serves: a SCIM-deleted user stays behind as a `deleted` tombstone
     (the archived employee); groups are deleted outright and never carry the flag."""
     return entity is not None and not entity.get("deleted")
+
+
+def audit_op(
+    scope: Scope, action: str, target: Target, changed: list[str] | None = None, details: dict[str, Any] | None = None
+) -> Op:
+    """A SCIM change's audit event, as an op of the change's own transaction (see shared.audit)."""
+    return Op("create", event_entity(scope.tenant_id, scope.actor, action, target, changed=changed, details=details))
 
 
 def new_id() -> str:
