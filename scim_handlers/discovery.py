@@ -34,41 +34,24 @@ def _listing(items: list[dict]) -> Reply:
     return Reply(200, list_response(items, len(items), 1))
 
 
+def _public_get(name: str, route: str, handler: Callable[[Call], Reply]) -> ScimRoute:
+    """Discovery is public metadata: no token, GET only (405 for the rest)."""
+    return ScimRoute(name, route, ALL_METHODS, _get_only(handler), authenticated=False)
+
+
 ROUTES = [
-    ScimRoute(
-        "discovery_spc",
-        "ServiceProviderConfig",
-        ALL_METHODS,
-        _get_only(lambda c: Reply(200, discovery.service_provider_config(_base(c)))),
-        authenticated=False,
+    _public_get(
+        "discovery_spc", "ServiceProviderConfig", lambda c: Reply(200, discovery.service_provider_config(_base(c)))
     ),
-    ScimRoute(
-        "discovery_resource_types",
-        "ResourceTypes",
-        ALL_METHODS,
-        _get_only(lambda c: _listing(discovery.resource_types(_base(c)))),
-        authenticated=False,
-    ),
-    ScimRoute(
+    _public_get("discovery_resource_types", "ResourceTypes", lambda c: _listing(discovery.resource_types(_base(c)))),
+    _public_get(
         "discovery_resource_type",
         "ResourceTypes/{id}",
-        ALL_METHODS,
-        _get_only(lambda c: Reply(200, discovery.get_resource_type(_base(c), c.route_params["id"]))),
-        authenticated=False,
+        lambda c: Reply(200, discovery.get_resource_type(_base(c), c.route_params["id"])),
     ),
-    ScimRoute(
-        "discovery_schemas",
-        "Schemas",
-        ALL_METHODS,
-        _get_only(lambda c: _listing(discovery.schemas(_base(c)))),
-        authenticated=False,
-    ),
-    ScimRoute(
-        "discovery_schema",
-        "Schemas/{id}",
-        ALL_METHODS,
-        _get_only(lambda c: Reply(200, discovery.get_schema(_base(c), c.route_params["id"]))),
-        authenticated=False,
+    _public_get("discovery_schemas", "Schemas", lambda c: _listing(discovery.schemas(_base(c)))),
+    _public_get(
+        "discovery_schema", "Schemas/{id}", lambda c: Reply(200, discovery.get_schema(_base(c), c.route_params["id"]))
     ),
 ]
 bp = blueprint(ROUTES)
