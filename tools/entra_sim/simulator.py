@@ -16,6 +16,7 @@ from typing import Any, NoReturn, TextIO, TypeVar
 from urllib.parse import quote
 
 from tools.entra_sim import diff, mapping, patch, report
+from tools.entra_sim.auth import Credentials
 from tools.entra_sim.directory import Directory, Snapshot, SourceGroup, SourceUser
 from tools.entra_sim.patch import Dialect
 from tools.entra_sim.progress import Progress
@@ -336,7 +337,7 @@ class Job:
 
 def simulate(
     tenant_url: str,
-    token: str,
+    credentials: Credentials,
     directory: Directory,
     cycles: int,
     concurrency: int,
@@ -347,7 +348,7 @@ def simulate(
     No cycle runs when Test Connection fails, as Entra refuses to start the job."""
     started = time.monotonic()
     progress = Progress(progress_stream)
-    transport = Transport(tenant_url, token)
+    transport = Transport(tenant_url, credentials)
     logs: list[CycleLog] = []
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="entra-sim") as pool:
         job = Job(transport, dialect, pool, progress)

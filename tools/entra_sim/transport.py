@@ -1,6 +1,8 @@
 """HTTP to the Tenant URL as Entra sends it: bearer token, `application/scim+json` bodies, filters
 URL-encoded with `+` for spaces, 60 s per request, and `429` answered by waiting `Retry-After` (a bounded
-number of times). Every request actually sent is counted in the cycle's log."""
+number of times). Every request actually sent is counted in the cycle's log. The bearer token comes from
+the run's credentials before each request (an access token is renewed before it expires); when none can be
+had, the request is not sent and fails with the token endpoint's answer."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
 
+from tools.entra_sim.auth import Credentials, TokenError
 from tools.entra_sim.report import CycleLog
 
 SCIM_JSON = "application/scim+json"
@@ -24,6 +27,7 @@ MAX_RETRIES_AFTER_429 = 5
 MAX_RETRY_AFTER_SECONDS = 60.0
 DEFAULT_RETRY_AFTER_SECONDS = 1.0
 RESPONSE_EXCERPT = 2000
+TOKEN_KIND = "POST token endpoint"  # a failed token request, in the place of the SCIM request it stopped
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,9 @@ def route_kind(method: str, path: str, params: list[tuple[str, str]]) -> str:
 
 
 class Transport:
-    def __init__(self, tenant_url: str, token: str, sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, tenant_url: str, credentials: Credentials, sleep: Callable[[float], None] = time.sleep):
         self.base, _ = split_tenant_url(tenant_url)
-        self._token = token
+        self._credentials = credentials
         self._sleep = sleep
         self._local = threading.local()
 
@@ -97,7 +101,6 @@ class Transport:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {self._token}"
             self._local.session = session
         return session
 
@@ -111,6 +114,10 @@ class Transport:
         kind = route_kind(method, path, params)
         retries = 0
         while True:
+            try:
+                headers["Authorization"] = f"Bearer {self._credentials.bearer()}"
+            except TokenError as exc:
+                return Exchange(TOKEN_KIND, "POST", exc.url, None, exc.status, exc.text)
             log.count(kind)
             try:
                 response = self._session().request(
