@@ -159,7 +159,7 @@ class KeyCache:
                 try:
                     entry.keys, entry.fetched = fetch(url), now
                 except FetchFailed as exc:
-                    log.warning("JWKS fetch failed (%s); keeping %d cached keys", exc, len(entry.keys))
+                    log.warning("JWKS fetch from %s failed (%s); keeping %d cached keys", url, exc, len(entry.keys))
             jwk = entry.keys.get(kid)
         if jwk is None:
             raise KeyUnavailable("no key with this kid")
