@@ -60,8 +60,8 @@ def revoke_secret(storage: Storage, tenant_id: str, secret_id: str) -> dict[str,
 def set_federation(
     storage: Storage, tenant_id: str, *, issuer: str, jwks_url: str, subject: str, audience: str
 ) -> dict[str, Any]:
-    tenant = clients.set_federation(storage, tenant_id, issuer, jwks_url, subject, audience)
-    return {**_client(tenant), "federation": clients.federation_of(tenant)}
+    """The contract's shape: the two values Entra needs back, clientId and tokenEndpoint."""
+    return _client(clients.set_federation(storage, tenant_id, issuer, jwks_url, subject, audience))
 
 
 def settings(storage: Storage, tenant_id: str, *, access_token_minutes: int | None = None) -> dict[str, Any]:
