@@ -130,23 +130,23 @@ def create_secret(storage: Storage, tenant_id: str, expires_days: int = DEFAULT_
     return record, value
 
 
-def revoke_secret(storage: Storage, tenant_id: str, secret_id: str) -> Secret:
+def revoke_secret(storage: Storage, tenant_id: str, secret_id: str) -> Secret | None:
     """Remove the secret, then delete the access tokens issued from it (after the write: an issuer re-reads
-    the tenant after publishing, so either this sees its index row or it sees the secret gone)."""
+    the tenant after publishing, so either this sees its index row or it sees the secret gone). Repeating a
+    revocation that crashed after the write still deletes what is left (then None: the secret was gone)."""
+    tenant = tenants.get_entity(storage, tenant_id)
+    removed = next((item for item in secrets_of(tenant) if item.id == secret_id), None)
+    if removed is not None:
 
-    def change(tenant: Entity) -> Secret:
-        items = secrets_of(tenant)
-        found = next((item for item in items if item.id == secret_id), None)
-        if found is None:
-            raise NotFound(f"Secret {secret_id!r} not found.")
-        _store_secrets(tenant, [item for item in items if item.id != secret_id])
-        return found
+        def change(fresh: Entity) -> None:
+            _store_secrets(fresh, [item for item in secrets_of(fresh) if item.id != secret_id])
 
-    tenant, removed = _write(storage, tenant_id, change)
-    tenants.revoke_access(storage, tenant_id, lambda source: source == secret_id)
-    audit.record(
-        storage, tenant_id, ACTOR_ADMIN, "oauth.secret.revoke", _target(tenant), details={"secretId": secret_id}
-    )
+        tenant, _ = _write(storage, tenant_id, change)
+    tokens = tenants.revoke_access(storage, tenant_id, lambda source: source == secret_id)
+    if removed is None and not tokens:
+        raise NotFound(f"Secret {secret_id!r} not found.")
+    details = {"secretId": secret_id, "accessTokens": tokens}
+    audit.record(storage, tenant_id, ACTOR_ADMIN, "oauth.secret.revoke", _target(tenant), details=details)
     return removed
 
 

@@ -54,7 +54,7 @@ def create_secret(storage: Storage, tenant_id: str, expires_days: int = clients.
 
 def revoke_secret(storage: Storage, tenant_id: str, secret_id: str) -> dict[str, Any]:
     removed = clients.revoke_secret(storage, tenant_id, secret_id)
-    return {"clientId": tenant_id, "secretId": removed.id, "hint": removed.hint, "revoked": True}
+    return {"clientId": tenant_id, "secretId": secret_id, "hint": removed.hint if removed else None, "revoked": True}
 
 
 def set_federation(
