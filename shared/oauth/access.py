@@ -57,7 +57,7 @@ def issue(storage: Storage, tenant: Entity, source: str) -> tuple[str, int]:
             "RowKey": tenants.ACCESS_INDEX + digest,
             "source": source,
             "expires": expires,
-        }  # fmt: skip
+        }
     )
     flags = tenants.copied_fields(tenant)
     storage.tenants.create(
@@ -68,7 +68,7 @@ def issue(storage: Storage, tenant: Entity, source: str) -> tuple[str, int]:
             "source": source,
             "expires": expires,
             **flags,
-        }  # fmt: skip
+        }
     )
     fresh = storage.tenants.get(tenants.tenant_pk(tenant_id), tenants.TENANT_ROW)
     if fresh is None or not source_allowed(fresh, source):

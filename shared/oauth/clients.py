@@ -54,8 +54,14 @@ class Secret:
 
     def public(self) -> dict[str, Any]:
         """What an admin sees: never the digest."""
-        return {"secretId": self.id, "hint": self.hint, "created": self.created, "expires": self.expires,
-                "lastUsed": self.lastUsed, "active": self.active()}  # fmt: skip
+        return {
+            "secretId": self.id,
+            "hint": self.hint,
+            "created": self.created,
+            "expires": self.expires,
+            "lastUsed": self.lastUsed,
+            "active": self.active(),
+        }
 
 
 def secrets_of(tenant: Entity) -> list[Secret]:

@@ -22,8 +22,12 @@ def cli_json(azurite: str, base: str, *args: str):
     env = {**os.environ, "SCIM_STORAGE_CONNECTION_STRING": azurite, "SCIM_PUBLIC_BASE_URL": base}
     done = subprocess.run(
         [sys.executable, "-m", "tools.admin", *args, "--json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -56,8 +60,12 @@ def test_cli_secret_then_token_then_scim(azurite, live_server, scim_tenant):
     with_access, with_bearer = scim.get("/Users", params=query), bearer.get("/Users", params=query)
     assert with_access.status_code == with_bearer.status_code == 200
     assert with_access.headers["X-Storage-Calls"] == with_bearer.headers["X-Storage-Calls"]  # one auth read each
-    assert scim.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                                "userName": "oauth@example.com"}).status_code == 201  # fmt: skip
+    assert (
+        scim.post(
+            "/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "oauth@example.com"}
+        ).status_code
+        == 201
+    )
 
     admin = requests.get(
         f"{live_server}/api/admin/tenants/{tid}", headers={"Authorization": f"Bearer {access}"}, timeout=60
@@ -66,22 +74,36 @@ def test_cli_secret_then_token_then_scim(azurite, live_server, scim_tenant):
 
     listed = cli_json(azurite, live_server, "tenant", "oauth-secrets", "--tenant", tid)
     assert [s["secretId"] for s in listed["secrets"]] == [created["secretId"]] and listed["secrets"][0]["lastUsed"]
-    revoked = cli_json(azurite, live_server, "tenant", "oauth-secret-revoke", "--tenant", tid, "--secret-id",
-                       created["secretId"])  # fmt: skip
+    revoked = cli_json(
+        azurite, live_server, "tenant", "oauth-secret-revoke", "--tenant", tid, "--secret-id", created["secretId"]
+    )
     assert revoked["revoked"] is True
     assert scim.get("/Users", params=query).status_code == 401
 
     federation = cli_json(
-        azurite, live_server, "tenant", "federation", "--tenant", tid, "--issuer", "https://login.example/t/v2.0",
-        "--jwks-url", "https://login.example/t/keys", "--subject", "sub", "--audience", "api://aud",
-    )  # fmt: skip
+        azurite,
+        live_server,
+        "tenant",
+        "federation",
+        "--tenant",
+        tid,
+        "--issuer",
+        "https://login.example/t/v2.0",
+        "--jwks-url",
+        "https://login.example/t/keys",
+        "--subject",
+        "sub",
+        "--audience",
+        "api://aud",
+    )
     assert federation == {"clientId": tid, "tokenEndpoint": live_server + "/oauth2/token"}
 
 
 def test_basic_and_errors_over_http(live_server, scim_tenant):
     url = live_server + "/oauth2/token"
-    refused = requests.post(url, data={"grant_type": "client_credentials"}, auth=(scim_tenant["tenantId"], "x"),
-                            timeout=60)  # fmt: skip
+    refused = requests.post(
+        url, data={"grant_type": "client_credentials"}, auth=(scim_tenant["tenantId"], "x"), timeout=60
+    )
     assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Basic")
     assert refused.json()["error"] == "invalid_client"
     wrong_type = requests.post(url, json={"grant_type": "client_credentials"}, timeout=60)
@@ -97,8 +119,11 @@ def test_admin_api_oauth_routes_and_grace(live_server, scim_tenant):
         requests.patch(f"{admin}/oauth", json={"accessTokenMinutes": 120}, timeout=60).json()["accessTokenMinutes"]
         == 120
     )
-    answer = _token(live_server + "/oauth2/token", client_id=created.json()["clientId"],
-                    client_secret=created.json()["clientSecret"])  # fmt: skip
+    answer = _token(
+        live_server + "/oauth2/token",
+        client_id=created.json()["clientId"],
+        client_secret=created.json()["clientSecret"],
+    )
     assert answer.json()["expires_in"] == 7200
     methods = requests.patch(f"{admin}/methods", json={"client_secret": False}, timeout=60)
     assert methods.status_code == 200 and "client_secret" not in methods.json()["methods"]
@@ -108,8 +133,11 @@ def test_admin_api_oauth_routes_and_grace(live_server, scim_tenant):
     deleted = requests.delete(f"{admin}/oauth/secrets/{created.json()['secretId']}", timeout=60)
     assert deleted.status_code == 200 and deleted.json()["revoked"] is True
     assert requests.delete(f"{admin}/oauth/secrets/nope", timeout=60).status_code == 404
-    bad = requests.put(f"{admin}/oauth/federation", json={"issuer": "i", "jwksUrl": "http://x/keys", "subject": "s",
-                                                          "audience": "a"}, timeout=60)  # fmt: skip
+    bad = requests.put(
+        f"{admin}/oauth/federation",
+        json={"issuer": "i", "jwksUrl": "http://x/keys", "subject": "s", "audience": "a"},
+        timeout=60,
+    )
     assert bad.status_code == 400
 
     rotated = requests.post(f"{admin}/token", json={"graceMinutes": 30}, timeout=60)

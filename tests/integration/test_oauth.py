@@ -169,18 +169,21 @@ def test_methods_are_chosen_per_tenant(storage, tenant, tid):
     assert "methods.update" in _actions(storage, tid)
 
 
-def test_a_tenant_without_federation_refuses_assertions(storage, tid):
-    body = urlencode(
-        {
-            "grant_type": "client_credentials",
-            "client_id": tid,
-            "client_assertion_type": endpoint.JWT_BEARER,
-            "client_assertion": "e30.e30.sig",
-        }  # fmt: skip
-    ).encode()
+def _assertion_refused(storage, tid: str) -> OAuthError:
+    form = {"grant_type": "client_credentials", "client_id": tid, "client_assertion": "e30.e30.sig"}
+    body = urlencode({**form, "client_assertion_type": endpoint.JWT_BEARER}).encode()
     with pytest.raises(OAuthError) as caught:
         endpoint.token(storage, body, FORM, None, uuid.uuid4().hex)
-    assert caught.value.error == INVALID_CLIENT
+    return caught.value
+
+
+def test_a_tenant_without_federation_refuses_assertions(storage, tid):
+    assert _assertion_refused(storage, tid).error == INVALID_CLIENT  # not configured
+    manage.set_federation(
+        storage, tid, issuer="https://i.example/v2.0", jwks_url="https://i.example/keys", subject="s", audience="a"
+    )
+    manage.set_methods(storage, tid, {"federation": False})
+    assert _assertion_refused(storage, tid).error == INVALID_CLIENT  # configured, but the method is off
 
 
 def test_federation_configuration_is_checked_stored_and_audited(storage, tid):

@@ -82,7 +82,7 @@ def test_secret_in_the_body_or_in_basic():
         "no-type",
         "no-assertion",
         "no-client-id",
-    ],  # fmt: skip
+    ],
 )
 def test_more_than_one_method_or_a_missing_half_is_invalid_request(form, basic):
     assert _error(endpoint.credentials, form, basic).error == INVALID_REQUEST
