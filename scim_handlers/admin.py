@@ -14,6 +14,7 @@ from scim_handlers import app_context
 from scim_handlers.pipeline import Edge, Reply, parse_json, serve
 from shared import admin, reconcile
 from shared.errors import Invalid
+from shared.oauth import manage
 from shared.scim.errors import ScimError
 from shared.store.client import Storage
 
@@ -132,7 +133,12 @@ _route(
 )
 _route("admin_tenants_list", "tenants", ["GET"], lambda s, r, p: admin.list_tenants(s))
 _route("admin_tenant_show", "tenants/{tenant}", ["GET"], lambda s, r, p: admin.show_tenant(s, p["tenant"]))
-_route("admin_tenant_token", "tenants/{tenant}/token", ["POST"], lambda s, r, p: admin.rotate_token(s, p["tenant"]))
+_route(
+    "admin_tenant_token",
+    "tenants/{tenant}/token",
+    ["POST"],
+    lambda s, r, p: admin.rotate_token(s, p["tenant"], _int(_json_body(r).get("graceMinutes"), "graceMinutes", 0)),
+)
 _route(
     "admin_tenant_disable",
     "tenants/{tenant}/disable",
@@ -190,3 +196,58 @@ _route(
 )
 _route("admin_reconcile", "reconcile", ["POST"], _reconcile)
 _route("admin_cycles", "tenants/{tenant}/cycles", ["GET"], _cycles)
+
+
+# --- OAuth: client secrets, federation, methods, access-token lifetime (shared.oauth.manage) -------------
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise Invalid(f"{name} must be a string.")
+    return value
+
+
+def _methods(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
+    body = _json_body(r)
+    return manage.set_methods(s, p["tenant"], {name: bool(_bool(on, name)) for name, on in body.items()})
+
+
+def _oauth_settings(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
+    minutes = _json_body(r).get("accessTokenMinutes")
+    return manage.settings(
+        s, p["tenant"], access_token_minutes=None if minutes is None else _int(minutes, "accessTokenMinutes", 0)
+    )
+
+
+def _federation(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
+    body = _json_body(r)
+    return manage.set_federation(
+        s,
+        p["tenant"],
+        issuer=_text(body, "issuer"),
+        jwks_url=_text(body, "jwksUrl"),
+        subject=_text(body, "subject"),
+        audience=_text(body, "audience"),
+    )
+
+
+_route("admin_oauth_show", "tenants/{tenant}/oauth", ["GET"], lambda s, r, p: manage.show(s, p["tenant"]))
+_route("admin_oauth_settings", "tenants/{tenant}/oauth", ["PATCH"], _oauth_settings)
+_route("admin_oauth_methods", "tenants/{tenant}/methods", ["PATCH"], _methods)
+_route(
+    "admin_oauth_secret_create",
+    "tenants/{tenant}/oauth/secrets",
+    ["POST"],
+    lambda s, r, p: manage.create_secret(
+        s, p["tenant"], _int(_json_body(r).get("expiresDays"), "expiresDays", manage.clients.DEFAULT_SECRET_DAYS)
+    ),
+    201,
+)
+_route(
+    "admin_oauth_secret_revoke",
+    "tenants/{tenant}/oauth/secrets/{secret}",
+    ["DELETE"],
+    lambda s, r, p: manage.revoke_secret(s, p["tenant"], p["secret"]),
+)
+_route("admin_oauth_federation", "tenants/{tenant}/oauth/federation", ["PUT"], _federation)

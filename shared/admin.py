@@ -41,9 +41,9 @@ def show_tenant(storage: Storage, tenant_id: str) -> dict[str, Any]:
     }
 
 
-def rotate_token(storage: Storage, tenant_id: str) -> dict[str, Any]:
+def rotate_token(storage: Storage, tenant_id: str, grace_minutes: int = 0) -> dict[str, Any]:
     _require_tenant(storage, tenant_id)
-    view, token = tenants.rotate_token(storage, tenant_id)
+    view, token = tenants.rotate_token(storage, tenant_id, grace_minutes)
     return {**view, "tenantUrl": public_tenant_url(), "token": token}
 
 

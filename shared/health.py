@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from shared import clock
+from shared import clock, tenants
+from shared.oauth.clients import expiry_warnings
 from shared.store import keys
 from shared.store.client import Storage
 from shared.tenants import tenant_pk
@@ -101,4 +102,5 @@ def summary(storage: Storage, tenant_id: str) -> dict[str, Any]:
         "lastTestConnection": last_test,
         "requestsLast24h": requests,
         "errorsLast24h": errors,
+        "warnings": expiry_warnings(tenants.get_entity(storage, tenant_id)),
     }

@@ -14,7 +14,12 @@ The two rows live in different partitions (no shared transaction), so their writ
 - A token is *revoked* by deleting its row before the tenant write (whatever crashes later, the old token is
   dead) and again after it: a publisher that read the tenant before our write can only have created its row
   before that second delete, so the delete removes it (or its activation finds the row gone and fails).
-- Flag writes on a token row are merges that require the row to exist: they never resurrect it.
+- Flag writes on a token row are merges that require the row to exist: they never resurrect it. They reach
+  every live row of the tenant: the current token's, the previous one's during its grace period, and the
+  OAuth access tokens' (listed by `A:<digest>` index rows in the tenant partition, see shared.oauth.access).
+- A row with `expires` (a previous token in its grace period, an access token) stops authenticating at that
+  time without any write; reconciliation deletes it later. So a rotation with grace merges an expiry into
+  the old row instead of deleting it, and everything else about publishing stays as above.
 - A crash between the steps leaves the tenant with no working token rather than two; reconciliation
   (`repair_tokens`) deletes token rows the tenant does not reference and activates a pending one it does.
   A crash right after the old row's deletion leaves no token at all: the admin rotates again.
@@ -23,6 +28,7 @@ The two rows live in different partitions (no shared transaction), so their writ
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -39,6 +45,10 @@ from shared.tokens import new_token, token_hash, token_hint
 TENANT_ROW = "tenant"
 TOKEN_ROW = "token"
 TOKEN_PREFIX = "K:"
+ACCESS_INDEX = "A:"  # T:<tenantId> / A:<digest>: an access token row this tenant issued
+BEARER, CLIENT_SECRET, FEDERATION = "bearer", "client_secret", "federation"
+METHODS = (BEARER, CLIENT_SECRET, FEDERATION)
+MAX_GRACE_MINUTES = 1440
 DEFAULT_RETENTION_DAYS = 90
 SCIM_PATH = "/scim/v2"
 _STAGING_QUIET = timedelta(minutes=5)  # longer than an admin request lives
@@ -66,17 +76,46 @@ def _token_pk(digest: str) -> str:
     return TOKEN_PREFIX + digest
 
 
+def public_base(public_base_url: str | None) -> str:
+    return (public_base_url or "http://127.0.0.1:7071").rstrip("/")
+
+
 def tenant_url(public_base_url: str | None) -> str:
-    return (public_base_url or "http://127.0.0.1:7071").rstrip("/") + SCIM_PATH
+    return public_base(public_base_url) + SCIM_PATH
 
 
-def _copied_fields(tenant: Entity) -> Entity:
+def copied_fields(tenant: Entity) -> Entity:
     """The tenant settings a token row carries for the SCIM path."""
     return {"autoInvite": bool(tenant.get("autoInvite", False)), "stale": bool(tenant.get("stale", False))}
 
 
+def methods_of(tenant: Entity) -> frozenset[str]:
+    """The authentication methods the tenant accepts; a tenant created before methods existed accepts all
+    (each still needs its own credential: a secret, a federation configuration)."""
+    raw = tenant.get("methods")
+    return frozenset(METHODS) if raw is None else frozenset(m for m in str(raw).split(",") if m)
+
+
+def _bearer_live(tenant: Entity) -> bool:
+    return bool(tenant.get("enabled")) and BEARER in methods_of(tenant)
+
+
 def _references(tenant: Entity | None, digest: str) -> bool:
-    return tenant is not None and bool(tenant.get("enabled")) and tenant.get("tokenHash") == digest
+    return tenant is not None and _bearer_live(tenant) and tenant.get("tokenHash") == digest
+
+
+def _in_grace(tenant: Entity | None, digest: str) -> bool:
+    """The previous token of a rotation with grace, until its expiry (merged into its row as well)."""
+    return (
+        tenant is not None
+        and _bearer_live(tenant)
+        and tenant.get("graceTokenHash") == digest
+        and str(tenant.get("graceUntil") or "") > clock.iso()
+    )
+
+
+def expired(row: Entity) -> bool:
+    return row.get("expires") is not None and str(row["expires"]) <= clock.iso()
 
 
 def _busy() -> Conflict:
@@ -94,6 +133,10 @@ def view(tenant: Entity) -> dict[str, Any]:
         "retentionDays": int(tenant.get("retentionDays", DEFAULT_RETENTION_DAYS)),
         "tokenHint": tenant.get("tokenHint"),
         "tokenCreated": tenant.get("tokenCreated"),
+        "previousTokenValidUntil": tenant.get("graceUntil")
+        if _in_grace(tenant, tenant.get("graceTokenHash", ""))
+        else None,
+        "methods": sorted(methods_of(tenant)),
         "syncState": "stale" if tenant.get("stale") else "ok",
     }
 
@@ -131,7 +174,7 @@ def _activate_token(storage: Storage, tenant_id: str, digest: str, *, our_write:
             if not _references(tenant, digest):
                 storage.tenants.delete(pk, TOKEN_ROW, etag=etag_of(row))
                 return False
-            fields = {"PartitionKey": pk, "RowKey": TOKEN_ROW, "pending": False, **_copied_fields(tenant)}  # type: ignore[arg-type]
+            fields = {"PartitionKey": pk, "RowKey": TOKEN_ROW, "pending": False, **copied_fields(tenant)}  # type: ignore[arg-type]
             storage.tenants.update(fields, etag=etag_of(row), replace=False)
             return True
         except (EtagMismatch, RowMissing):
@@ -197,56 +240,169 @@ def authenticate(storage: Storage, token: str | None) -> TenantAuth | None:
     if not token:
         return None
     row = storage.tenants.get(_token_pk(token_hash(token)), TOKEN_ROW)
-    if row is None or row.get("pending"):
+    if row is None or row.get("pending") or expired(row):
         return None
     return TenantAuth(
         tenant_id=row["tenantId"], auto_invite=bool(row.get("autoInvite", False)), stale=bool(row.get("stale", False))
     )
 
 
-def rotate_token(storage: Storage, tenant_id: str) -> tuple[dict[str, Any], str]:
-    """A new token; the previous one stops working before this returns (and for good)."""
+def rotate_token(storage: Storage, tenant_id: str, grace_minutes: int = 0) -> tuple[dict[str, Any], str]:
+    """A new token. With `grace_minutes` 0 the previous one stops working before this returns (and for
+    good); otherwise it keeps working until then (an expiry merged into its row: a crash anywhere after
+    that merge leaves it dying on time). A token still in an earlier grace period stops at once."""
+    if not 0 <= grace_minutes <= MAX_GRACE_MINUTES:
+        raise Invalid(f"graceMinutes must be between 0 and {MAX_GRACE_MINUTES}.")
     token = new_token()
     for _ in range(_RETRIES):
         tenant = get_entity(storage, tenant_id)
         old_digest = tenant["tokenHash"]
-        _revoke(storage, old_digest)  # first: from any crash point on, the old token is dead
+        earlier = tenant.get("graceTokenHash")
+        until = clock.iso(clock.now() + timedelta(minutes=grace_minutes)) if grace_minutes else None
+        retire = _retirement(storage, old_digest, until)
+        retire()  # first: from any crash point on, the old token is dead or dies on time
+        if earlier:
+            _revoke(storage, earlier)
         if tenant["enabled"]:
             _stage_token(storage, tenant_id, token_hash(token))
         tenant.update(tokenHash=token_hash(token), tokenHint=token_hint(token), tokenCreated=clock.iso())
+        for name in ("graceTokenHash", "graceUntil"):
+            tenant.pop(name, None)
+        if until:
+            tenant.update(graceTokenHash=old_digest, graceUntil=until)
         try:
             written = storage.tenants.update(tenant, etag=etag_of(tenant))
         except EtagMismatch:
             continue
-        _revoke(storage, old_digest)
+        retire()
         if tenant["enabled"]:
             _activate_token(storage, tenant_id, tenant["tokenHash"], our_write=written)
-        audit.record(storage, tenant_id, ACTOR_ADMIN, "token.rotate", Target("Token", tenant_id, tenant["tokenHint"]))
+        audit.record(
+            storage,
+            tenant_id,
+            ACTOR_ADMIN,
+            "token.rotate",
+            Target("Token", tenant_id, tenant["tokenHint"]),
+            details={"graceMinutes": grace_minutes} if grace_minutes else None,
+        )
         return view(tenant), token
     raise _busy()
 
 
-def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, Any]:
+def _retirement(storage: Storage, digest: str, until: str | None) -> Callable[[], None]:
+    """How a rotation retires the previous token: deleted, or (grace) given an expiry. Run before and after
+    the tenant write, like a revocation (module doc): the merge never re-creates a deleted row."""
+    if until is None:
+        return lambda: _revoke(storage, digest)
+    return lambda: _merge_token_row(storage, digest, {"expires": until})
+
+
+def access_method(source: str) -> str:
+    """The method an access token was issued by: its index row names the secret id, or `federation`."""
+    return FEDERATION if source == FEDERATION else CLIENT_SECRET
+
+
+def access_live(tenant: Entity, source: str) -> bool:
+    return bool(tenant["enabled"]) and access_method(source) in methods_of(tenant)
+
+
+def _switch(storage: Storage, tenant_id: str, change: Callable[[Entity], None]) -> tuple[Entity, bool]:
+    """Apply `change` (integration on/off, methods) to the tenant row and make the token rows follow: the
+    bearer token is published (module doc) when it goes live and revoked before and after the write when it
+    is not (with its grace row); access tokens of a stopped method are revoked after the write (an issuer
+    re-reads the tenant after publishing its row: shared.oauth.access). Returns (tenant, changed)."""
     for _ in range(_RETRIES):
         tenant = get_entity(storage, tenant_id)
-        switching_on = enabled and not tenant["enabled"]  # enabling an enabled tenant revives nothing
+        was_live, before = _bearer_live(tenant), dict(tenant)
+        change(tenant)
+        if tenant == before:
+            return tenant, False
+        switching_on = _bearer_live(tenant) and not was_live  # enabling a live token revives nothing
+        retired = [d for d in (tenant["tokenHash"], tenant.get("graceTokenHash")) if d and not _bearer_live(tenant)]
         if switching_on:
             _stage_token(storage, tenant_id, tenant["tokenHash"])
-        elif not enabled:
-            _revoke(storage, tenant["tokenHash"])
-        tenant["enabled"] = enabled
+        for digest in retired:
+            _revoke(storage, digest)
         try:
             written = storage.tenants.update(tenant, etag=etag_of(tenant))
         except EtagMismatch:
             continue
         if switching_on:
             _activate_token(storage, tenant_id, tenant["tokenHash"], our_write=written)
-        elif not enabled:
-            _revoke(storage, tenant["tokenHash"])
-        action = "integration.enable" if enabled else "integration.disable"
-        audit.record(storage, tenant_id, ACTOR_ADMIN, action, Target("Tenant", tenant_id, tenant["name"]))
-        return view(tenant)
-    raise _busy()
+        for digest in retired:
+            _revoke(storage, digest)
+        break
+    else:
+        raise _busy()
+    revoke_access(storage, tenant_id, lambda source: not access_live(tenant, source))
+    return tenant, True
+
+
+def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, Any]:
+    """Disabling stops every method at once: the bearer token (and its grace row) and all access tokens."""
+
+    def change(tenant: Entity) -> None:
+        tenant["enabled"] = enabled
+
+    tenant, _ = _switch(storage, tenant_id, change)
+    if not enabled:  # revoke again even if it was off already: repairs what a crash mid-disable left
+        _revoke(storage, tenant["tokenHash"])
+        revoke_access(storage, tenant_id, lambda source: True)
+    action = "integration.enable" if enabled else "integration.disable"
+    audit.record(storage, tenant_id, ACTOR_ADMIN, action, Target("Tenant", tenant_id, tenant["name"]))
+    return view(tenant)
+
+
+def set_methods(storage: Storage, tenant_id: str, changes: dict[str, bool]) -> dict[str, Any]:
+    """Turn authentication methods on or off (`changes` maps a name of METHODS to on/off)."""
+    unknown = sorted(set(changes) - set(METHODS))
+    if unknown:
+        raise Invalid(f"Unknown authentication method {unknown[0]!r}; use {', '.join(METHODS)}.")
+
+    def change(tenant: Entity) -> None:
+        methods = {m for m in methods_of(tenant) if changes.get(m, True)} | {m for m, on in changes.items() if on}
+        tenant["methods"] = ",".join(m for m in METHODS if m in methods)
+
+    tenant, changed = _switch(storage, tenant_id, change)
+    if changed:
+        audit.record(
+            storage,
+            tenant_id,
+            ACTOR_ADMIN,
+            "methods.update",
+            Target("Tenant", tenant_id, tenant["name"]),
+            details={m: "on" if m in methods_of(tenant) else "off" for m in METHODS},
+        )
+    return view(tenant)
+
+
+def access_index(storage: Storage, tenant_id: str) -> list[Entity]:
+    """The tenant's access-token index rows (`A:<digest>`: source, expires): one query."""
+    return list(storage.tenants.query(tenant_pk(tenant_id), prefix=ACCESS_INDEX))
+
+
+def revoke_access(storage: Storage, tenant_id: str, stopped: Callable[[str], bool]) -> int:
+    """Delete the access-token rows whose source (secret id or `federation`) `stopped` names, then their
+    index rows (in that order: an index row never goes before the token row it lists)."""
+    revoked = 0
+    for index in access_index(storage, tenant_id):
+        if stopped(str(index.get("source") or "")):
+            delete_access(storage, tenant_id, keys.suffix(index["RowKey"], ACCESS_INDEX))
+            revoked += 1
+    return revoked
+
+
+def delete_access(storage: Storage, tenant_id: str, digest: str) -> None:
+    """Revoke one access token: its token row first, its index row last (a crash between leaves the index
+    row for the sweep, never a live token nobody can find)."""
+    _revoke(storage, digest)
+    storage.tenants.delete(tenant_pk(tenant_id), ACCESS_INDEX + digest)
+
+
+def _live_digests(storage: Storage, tenant: Entity) -> list[str]:
+    """Every token row a flag merge must reach: the current token, the one in grace, the access tokens."""
+    digests = [tenant["tokenHash"], *([tenant["graceTokenHash"]] if tenant.get("graceTokenHash") else [])]
+    return digests + [keys.suffix(i["RowKey"], ACCESS_INDEX) for i in access_index(storage, tenant["tenantId"])]
 
 
 def _merge_token_row(storage: Storage, digest: str, fields: Entity) -> None:
@@ -280,7 +436,8 @@ def update_settings(
         except EtagMismatch:
             continue
         if "autoInvite" in changed:
-            _merge_token_row(storage, tenant["tokenHash"], {"autoInvite": tenant["autoInvite"]})
+            for digest in _live_digests(storage, tenant):
+                _merge_token_row(storage, digest, {"autoInvite": tenant["autoInvite"]})
         audit.record(
             storage,
             tenant_id,
@@ -302,14 +459,17 @@ def set_stale(storage: Storage, tenant_id: str, stale: bool) -> None:
     tenant = get_entity(storage, tenant_id)
     fields: Entity = {"stale": stale, **({"staleSince": clock.iso()} if stale else {})}
     tenant_merge = {"PartitionKey": tenant_pk(tenant_id), "RowKey": TENANT_ROW, **fields}
+    digests = _live_digests(storage, tenant)
     if not stale:
-        _merge_token_row(storage, tenant["tokenHash"], {"stale": False})
+        for digest in digests:
+            _merge_token_row(storage, digest, {"stale": False})
     try:
         storage.tenants.update(tenant_merge, etag=None, replace=False)
     except RowMissing:
         return
     if stale:
-        _merge_token_row(storage, tenant["tokenHash"], {"stale": True})
+        for digest in digests:
+            _merge_token_row(storage, digest, {"stale": True})
 
 
 def repair_tokens(storage: Storage, tenant_id: str) -> int:
@@ -326,7 +486,10 @@ def repair_tokens(storage: Storage, tenant_id: str) -> int:
     quiet_since = clock.now() - _STAGING_QUIET
     repaired = 0
     for row in rows:
-        if _references(tenant, row["PartitionKey"][len(TOKEN_PREFIX) :]):
+        digest = row["PartitionKey"][len(TOKEN_PREFIX) :]
+        if row.get("source") is not None:
+            continue  # an access token: shared.oauth.access.sweep judges those
+        if _references(tenant, digest) or (_in_grace(tenant, digest) and not expired(row)):
             continue
         if row.get("pending") and timestamp_of(row) > quiet_since:
             continue  # staged by a rotation or an enable that may still be running (never valid meanwhile)

@@ -18,6 +18,7 @@ from typing import Any
 
 from shared import clock, invitations, tenants
 from shared.config import Settings, process_settings
+from shared.oauth.clients import expiry_warnings
 from shared.reconcile.lease import Lease, LeaseLost, acquire, keep, release
 from shared.reconcile.phases import NAMES, PHASES, Work
 from shared.reconcile.reports import list_reports, scim_activity, scim_errors, store
@@ -89,6 +90,7 @@ def _report(
         },
         "purgedEmployees": work.purged,
         "markedStale": work.marked_stale,
+        "warnings": expiry_warnings(tenants.get_entity(work.storage, work.tenant_id)),
     }
 
 

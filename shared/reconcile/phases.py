@@ -15,6 +15,7 @@ from typing import Any
 from shared import audit, clock, employees, health, invitations, lifecycle, membership, tenants
 from shared.audit import ACTOR_RECONCILER, Target
 from shared.errors import DomainError
+from shared.oauth import access
 from shared.reconcile import integrity
 from shared.store import keys
 from shared.store.client import Storage
@@ -63,9 +64,10 @@ def _journals(work: Work, resume_point: str | None) -> str | None:
 
 def _integrity(work: Work, resume_point: str | None) -> str | None:
     """Index and membership rows of the partition, and the tenant's token rows (a token row the tenant no
-    longer references must not outlive a race or a crash mid-rotation/disable)."""
+    longer references must not outlive a race or a crash mid-rotation/disable; expired grace and access
+    tokens are swept here too)."""
     integrity.check(work.storage, work.tenant_id, work.repairs)
-    revoked = tenants.repair_tokens(work.storage, work.tenant_id)
+    revoked = tenants.repair_tokens(work.storage, work.tenant_id) + access.sweep(work.storage, work.tenant_id)
     if revoked:
         work.repairs.counts["token"] += revoked
         audit.record(

@@ -3,10 +3,12 @@ Authentication adds one point read per HTTP request on top of these (see tests/e
 
 import math
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 
-from shared import groups, users
+from shared import groups, tenants, users
+from shared.oauth import endpoint, manage
 from shared.query import GROUPS, USERS, run_query
 from shared.scim import limits
 from shared.scim.errors import ScimError
@@ -157,3 +159,16 @@ def test_malformed_or_too_many_member_ids_cost_no_member_reads(scope):
         scope, group["id"], [uuid.uuid4().hex for _ in range(limits.MAX_MEMBERS + 1)]
     )
     assert (error.status, error.scim_type, calls.total) == (400, "tooMany", 1)
+
+
+def test_authentication_is_one_read_whatever_the_method(storage, tenant):
+    """The secret token, the previous one in its grace period and an OAuth access token all authenticate
+    with the same single point read (a refused token too)."""
+    tid = tenant["tenantId"]
+    secret = manage.create_secret(storage, tid)["clientSecret"]
+    form = urlencode({"grant_type": "client_credentials", "client_id": tid, "client_secret": secret}).encode()
+    access = endpoint.token(storage, form, "application/x-www-form-urlencoded", None, "budget")[0]["access_token"]
+    _, current = tenants.rotate_token(storage, tid, grace_minutes=5)
+    for token, valid in [(current, True), (tenant["token"], True), (access, True), ("scimat_unknown", False)]:
+        calls, auth = _calls(lambda token=token: tenants.authenticate(storage, token))
+        assert (auth is not None, calls.by_kind) == (valid, {"read": 1})

@@ -133,6 +133,7 @@ def test_the_report_counts_scim_activity_and_errors_since_the_previous_cycle(sto
         "invitations",
         "purgedEmployees",
         "markedStale",
+        "warnings",
         "durationSeconds",
         "storageCalls",
     }

@@ -15,6 +15,7 @@ from typing import Any
 from shared import admin, reconcile, tenants
 from shared.errors import DomainError
 from shared.store.client import Storage, default_storage
+from tools.admin import oauth
 from tools.cli_types import positive_int
 
 DEMO_FILE = Path(".azurite/demo-tenant.json")
@@ -76,14 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True)
     leaf(tenant, "list", lambda s, a: admin.list_tenants(s), "list tenants")
     with_tenant(leaf(tenant, "show", lambda s, a: admin.show_tenant(s, a.tenant), "settings and health of a tenant"))
-    with_tenant(
+    p = with_tenant(
         leaf(
             tenant,
             "token",
-            lambda s, a: admin.rotate_token(s, a.tenant),
-            "generate a new secret token (the old one stops working)",
+            lambda s, a: admin.rotate_token(s, a.tenant, a.grace_minutes),
+            "generate a new secret token (the old one stops working, or after --grace-minutes)",
         )
     )
+    p.add_argument("--grace-minutes", type=int, default=0, help="keep the old token valid this long (0..1440)")
     with_tenant(
         leaf(
             tenant,
@@ -106,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auto-invite", type=_on_off, help="invite newly provisioned users at once (on|off)")
     p.add_argument("--retention-days", type=positive_int, help="days archived employees are kept")
     with_tenant(leaf(tenant, "health", lambda s, a: admin.tenant_health(s, a.tenant), "integration health"))
+    oauth.register(tenant, leaf, with_tenant, _on_off)
 
     emp = groups.add_parser("employees", help="the employee lifecycle").add_subparsers(dest="action", required=True)
     p = with_tenant(

@@ -84,7 +84,8 @@ def to_http_request(request: Request, path: str, query: str, route_params: dict[
     return func.HttpRequest(
         method=request.method,
         url=request.host_url.rstrip("/") + path + (f"?{query}" if query else ""),
-        headers=dict(request.headers.items()),
+        # As Azure's front ends: the caller's address in X-Forwarded-For (the token endpoint rate-limits by it).
+        headers={"X-Forwarded-For": request.remote_addr or "", **dict(request.headers.items())},
         params=params,
         route_params=route_params,
         body=request.get_data(),
