@@ -169,22 +169,17 @@ def note_use(storage: Storage, tenant: Entity, used: Secret) -> None:
         pass
 
 
-def check_federation_config(issuer: str, jwks_url: str, subject: str, audience: str) -> dict[str, str]:
-    """The configuration's shape until shared.oauth.federation.check_federation replaces this at merge."""
-    from urllib.parse import urlsplit
-
-    values = {"issuer": issuer, "jwksUrl": jwks_url, "subject": subject, "audience": audience}
-    for name, value in values.items():
-        if not isinstance(value, str) or not value.strip() or len(value) > 2048:
-            raise Invalid(f"{name} must be a non-empty string of at most 2048 characters.")
-    url = urlsplit(jwks_url)
-    if not (url.scheme == "https" or (url.scheme == "http" and url.hostname in ("127.0.0.1", "::1", "localhost"))):
-        raise Invalid("jwksUrl must be an https URL (http only on a loopback host).")
-    return {name: value.strip() for name, value in values.items()}
-
-
 def set_federation(storage: Storage, tenant_id: str, issuer: str, jwks_url: str, subject: str, audience: str) -> Entity:
-    config = check_federation_config(issuer, jwks_url, subject, audience)
+    # Imported here: the JOSE stack is needed only when federation is configured or used (cold start).
+    from shared.oauth.federation import check_federation
+
+    checked = check_federation(issuer, jwks_url, subject, audience)
+    config = {
+        "issuer": checked.issuer,
+        "jwksUrl": checked.jwks_url,
+        "subject": checked.subject,
+        "audience": checked.audience,
+    }
 
     def change(tenant: Entity) -> None:
         tenant["federation"] = json.dumps(config, separators=(",", ":"))

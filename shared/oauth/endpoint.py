@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib
 import re
 import threading
 import time
@@ -143,8 +142,9 @@ def _authenticate(storage: Storage, found: Credentials) -> tuple[Entity, str, cl
         config = clients.federation_of(tenant)
         if tenants.FEDERATION not in methods or config is None:
             raise invalid_client()
-        # Federation (shared.oauth.federation) is built beside this module; imported where it is needed.
-        federation = importlib.import_module("shared.oauth.federation")
+        # Imported here: the JOSE stack is needed only by federated tenants (cold start of the app).
+        from shared.oauth import federation
+
         settings = federation.Federation(
             issuer=config["issuer"], jwks_url=config["jwksUrl"], subject=config["subject"], audience=config["audience"]
         )
