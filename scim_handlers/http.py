@@ -15,6 +15,7 @@ import azure.functions as func
 from scim_handlers import app_context
 from scim_handlers.pipeline import Edge, Reply, parse_json, serve
 from shared import health, tenants
+from shared.events import delivery
 from shared.resources import Scope
 from shared.scim.errors import ScimError
 
@@ -109,6 +110,12 @@ def _is_test_connection(call: Call, reply: Reply) -> bool:
     )
 
 
+def _is_change(call: Call, reply: Reply) -> bool:
+    # A write that succeeded (a POST to .search answers 200, a create 201): its events go out right away.
+    method = call.req.method.upper()
+    return reply.status < 300 and (method in ("PUT", "PATCH", "DELETE") or (method == "POST" and reply.status == 201))
+
+
 def run(call: Call, handler: Callable[[Call], Reply], *, authenticated: bool = True) -> func.HttpResponse:
     def answer() -> Reply:
         if authenticated:
@@ -126,6 +133,8 @@ def run(call: Call, handler: Callable[[Call], Reply], *, authenticated: bool = T
                 error=reply.status >= 400,
                 test_connection=_is_test_connection(call, reply),
             )
+            if _is_change(call, reply):
+                delivery.after_change(scope.storage, scope.tenant_id)
 
     return serve(
         SCIM_EDGE, call, answer, observe=observe, log_fields={"adscimVersion": call.req.headers.get("ADSCIMVersion")}

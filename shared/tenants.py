@@ -30,10 +30,11 @@ from typing import Any
 from shared import audit, clock
 from shared.audit import ACTOR_ADMIN, Target
 from shared.errors import Conflict, Invalid, NotFound
+from shared.events import outbox
 from shared.store import keys
 from shared.store.client import Storage
 from shared.store.errors import AlreadyExists, EtagMismatch, RowMissing
-from shared.store.table import Entity, etag_of, timestamp_of
+from shared.store.table import Entity, Op, etag_of, timestamp_of
 from shared.tokens import new_token, token_hash, token_hint
 
 TENANT_ROW = "tenant"
@@ -139,6 +140,13 @@ def _activate_token(storage: Storage, tenant_id: str, digest: str, *, our_write:
     return False
 
 
+def _write_with_event(storage: Storage, tenant: Entity, action: str | None, target: Target) -> str | None:
+    """Replace the tenant row (conditional on its ETag) together with the change event `action` emits, in
+    one transaction of the tenant's partition (shared.events.outbox). Returns the row's new ETag."""
+    events = outbox.change_ops(tenant["PartitionKey"], tenant["tenantId"], action, target) if action else []
+    return storage.tenants.transact([Op("update", tenant, etag_of(tenant)), *events])[0]
+
+
 def _is_unicode_text(text: str) -> bool:
     try:
         text.encode("utf-8")  # a lone UTF-16 surrogate (JSON's "\\ud800") has no UTF-8 form
@@ -215,7 +223,7 @@ def rotate_token(storage: Storage, tenant_id: str) -> tuple[dict[str, Any], str]
             _stage_token(storage, tenant_id, token_hash(token))
         tenant.update(tokenHash=token_hash(token), tokenHint=token_hint(token), tokenCreated=clock.iso())
         try:
-            written = storage.tenants.update(tenant, etag=etag_of(tenant))
+            written = _write_with_event(storage, tenant, "token.rotate", Target("Token", tenant_id))
         except EtagMismatch:
             continue
         _revoke(storage, old_digest)
@@ -234,16 +242,17 @@ def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, An
             _stage_token(storage, tenant_id, tenant["tokenHash"])
         elif not enabled:
             _revoke(storage, tenant["tokenHash"])
+        switching = bool(tenant["enabled"]) != enabled
         tenant["enabled"] = enabled
+        action = "integration.enable" if enabled else "integration.disable"
         try:
-            written = storage.tenants.update(tenant, etag=etag_of(tenant))
+            written = _write_with_event(storage, tenant, action if switching else None, Target("Tenant", tenant_id))
         except EtagMismatch:
             continue
         if switching_on:
             _activate_token(storage, tenant_id, tenant["tokenHash"], our_write=written)
         elif not enabled:
             _revoke(storage, tenant["tokenHash"])
-        action = "integration.enable" if enabled else "integration.disable"
         audit.record(storage, tenant_id, ACTOR_ADMIN, action, Target("Tenant", tenant_id, tenant["name"]))
         return view(tenant)
     raise _busy()

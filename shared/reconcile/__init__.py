@@ -87,6 +87,7 @@ def _report(
             "retryLater": work.invitations[invitations.PENDING],
             "givenUp": work.invitations[invitations.GIVEN_UP],
         },
+        "webhooks": dict(work.webhooks),
         "purgedEmployees": work.purged,
         "markedStale": work.marked_stale,
     }

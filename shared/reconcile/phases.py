@@ -15,6 +15,7 @@ from typing import Any
 from shared import audit, clock, employees, health, invitations, lifecycle, membership, tenants
 from shared.audit import ACTOR_RECONCILER, Target
 from shared.errors import DomainError
+from shared.events import delivery
 from shared.reconcile import integrity
 from shared.store import keys
 from shared.store.client import Storage
@@ -22,6 +23,7 @@ from shared.store.table import Row, timestamp_of
 
 PAGE_SIZE = 200  # user rows per unit of the invite and purge scans: each hit costs a few calls
 JOURNAL_QUIET = timedelta(minutes=5)  # longer than a request can live (the HTTP timeout is 230 s)
+WEBHOOK_SECONDS = 30.0  # one unit of webhook delivery; what is left waits for the next cycle
 _MORE = "more"  # resume point of phases whose own rows say what is left (finished journals are gone)
 
 
@@ -34,6 +36,7 @@ class Work:
     stale_after: timedelta
     repairs: integrity.Repairs = field(default_factory=integrity.Repairs)
     invitations: Counter = field(default_factory=Counter)
+    webhooks: Counter = field(default_factory=Counter)
     purged: int = 0
     marked_stale: bool = False
 
@@ -114,6 +117,12 @@ def _deliver(work: Work, resume_point: str | None) -> str | None:
     return None
 
 
+def _webhooks(work: Work, resume_point: str | None) -> str | None:
+    """Change events: the outbox fanned out, deliveries whose backoff is over (shared.events.delivery)."""
+    work.webhooks.update(delivery.dispatch(work.storage, work.tenant_id, seconds=WEBHOOK_SECONDS))
+    return None
+
+
 def _purge(work: Work, resume_point: str | None) -> str | None:
     """Archived employees (SCIM tombstones included) past the tenant's retention are deleted for good."""
     cutoff = clock.iso(clock.now() - timedelta(days=work.tenant["retentionDays"]))
@@ -159,5 +168,6 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("deliver", _deliver),
     ("purge", _purge),
     ("health", _health),
+    ("webhooks", _webhooks),  # last: the events of this cycle's own changes go out with it
 )
 NAMES = tuple(name for name, _ in PHASES)
