@@ -63,6 +63,9 @@ PAUSE_AFTER = 5  # consecutive failed attempts (any of the endpoint's deliveries
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 5.0
 IN_REQUEST_SECONDS = 2.0
+# A claimed delivery is not due for this long: concurrent dispatchers (parallel SCIM requests) skip it
+# instead of sending it twice; a dispatcher that dies mid-attempt delays its retry by this much.
+CLAIM = timedelta(seconds=30)
 _BATCH_BYTES = MAX_TRANSACTION_BYTES // 2  # fan-out transactions stay well below Azure's 4 MiB
 
 
@@ -109,23 +112,22 @@ def _submit(storage: Storage, ops: list[Op]) -> bool:
     return True
 
 
-def fan_out(storage: Storage, tenant_id: str, webhook_ids: list[str]) -> int:
-    """Turn the tenant's outbox into delivery rows; returns how many events were taken."""
+def fan_out(storage: Storage, tenant_id: str, webhook_ids: list[str]) -> None:
+    """Turn the tenant's outbox into delivery rows (stopping where a concurrent dispatcher got first)."""
     _adopt_tenant_events(storage, tenant_id)
     batch: list[Op] = []
-    size = taken = 0
+    size = 0
     for event in storage.directory.query(tenant_id, prefix=EVENT):
         ops = [Op("create", _delivery_row(tenant_id, w, event)) for w in webhook_ids]
         ops.append(Op("delete", {"PartitionKey": tenant_id, "RowKey": event["RowKey"]}, etag_of(event)))
         op_size = sum(len(json.dumps(op.entity, default=str)) for op in ops)
         if batch and (len(batch) + len(ops) > MAX_TRANSACTION_OPS or size + op_size > _BATCH_BYTES):
             if not _submit(storage, batch):
-                return taken
+                return
             batch, size = [], 0
         batch += ops
         size += op_size
-        taken += 1
-    return taken if _submit(storage, batch) else 0
+    _submit(storage, batch)
 
 
 def _attempt(session: requests.Session, endpoint: Row, row: Row, deadline: float) -> str | None:
@@ -149,6 +151,16 @@ def _attempt(session: requests.Session, endpoint: Row, row: Row, deadline: float
             return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
     except requests.RequestException as exc:
         return type(exc).__name__
+
+
+def _claim(storage: Storage, tenant_id: str, row: Row) -> bool:
+    """Take the delivery for this attempt (conditional on the row as read); False if another took it."""
+    claim = {"PartitionKey": tenant_id, "RowKey": row["RowKey"], "nextAttempt": clock.iso(clock.now() + CLAIM)}
+    try:
+        storage.directory.update(claim, etag=etag_of(row), replace=False)
+    except (EtagMismatch, RowMissing):
+        return False
+    return True
 
 
 def _record_failure(storage: Storage, tenant_id: str, endpoint: Row, row: Row, error: str, outcome: Counter) -> None:
@@ -220,6 +232,8 @@ def dispatch(storage: Storage, tenant_id: str, *, seconds: float) -> Counter:
             if webhook_id in tripped or deadline - time.monotonic() < 0.2:
                 outcome["retryLater"] += 1
                 continue
+            if not _claim(storage, tenant_id, row):
+                continue  # a concurrent dispatcher is sending it
             error = _attempt(session, endpoint, row, deadline)
             if error is None:
                 _record_success(storage, tenant_id, endpoint, row, outcome)

@@ -64,16 +64,20 @@ def test_a_change_committed_without_delivery_is_delivered_by_the_next_dispatch(s
     assert _outbox_rows(storage, tenant["tenantId"]) == [] and delivery.rows(storage, tenant["tenantId"]) == []
 
 
-@pytest.mark.parametrize("allowed", [0, 1, 2])
-def test_a_crash_anywhere_in_delivery_loses_nothing_and_repeats_the_same_id(storage, tenant, scope, receiver, allowed):
-    """Writes of a dispatch: the token event's adoption (create, delete), the fan-out, the delivered row's
-    delete. Crashing at any of them and dispatching again delivers every event, duplicates with one id."""
+@pytest.mark.parametrize("allowed", [0, 1, 2, 3, 4, 5])
+def test_a_crash_anywhere_in_delivery_loses_nothing_and_repeats_the_same_id(
+    storage, tenant, scope, receiver, frozen, allowed
+):
+    """Writes of a dispatch: the token event's adoption (create, delete), the fan-out, then per delivery a
+    claim and, after the 2xx, the row's delete. Crashing at any of them and dispatching again (once a
+    dead attempt's claim has run out) delivers every event; a repeat carries the same id."""
     tid = tenant["tenantId"]
     _subscribe(storage, receiver, tid)
     users.create_user(scope, {"userName": "crash@example.com"})
     tenants.rotate_token(storage, tid)
     with crash_after(storage, allowed), pytest.raises(Crash):
         _dispatch(storage, tid)
+    frozen["now"] += delivery.CLAIM
     _dispatch(storage, tid)
     events = receiver.events("/hook")
     assert {e["type"] for e in events} == {"employee.staged", "token.rotated"}
@@ -84,12 +88,17 @@ def test_a_crash_anywhere_in_delivery_loses_nothing_and_repeats_the_same_id(stor
     assert _outbox_rows(storage, tid) == [] and delivery.rows(storage, tid) == []
 
 
-def test_a_crash_after_the_receiver_acknowledged_delivers_again_with_the_same_id(storage, tenant, scope, receiver):
+def test_a_crash_after_the_receiver_acknowledged_delivers_again_with_the_same_id(
+    storage, tenant, scope, receiver, frozen
+):
     tid = tenant["tenantId"]
     _subscribe(storage, receiver, tid)
     users.create_user(scope, {"userName": "twice@example.com"})
-    with crash_after(storage, 1), pytest.raises(Crash):  # the fan-out commits; the delivered row's delete dies
+    with crash_after(storage, 2), pytest.raises(Crash):  # fan-out and claim commit; the delivered row's delete dies
         _dispatch(storage, tid)
+    _dispatch(storage, tid)
+    assert len(receiver.events("/hook")) == 1  # claimed by the attempt that died: not due again at once
+    frozen["now"] += delivery.CLAIM
     _dispatch(storage, tid)
     first, second = receiver.events("/hook")
     assert first == second
