@@ -112,12 +112,15 @@ def _submit(storage: Storage, ops: list[Op]) -> bool:
     return True
 
 
-def fan_out(storage: Storage, tenant_id: str, webhook_ids: list[str]) -> None:
-    """Turn the tenant's outbox into delivery rows (stopping where a concurrent dispatcher got first)."""
+def fan_out(storage: Storage, tenant_id: str, webhook_ids: list[str], deadline: float) -> None:
+    """Turn the tenant's outbox into delivery rows, until `deadline` (a backlog is finished by the next
+    dispatch) or where a concurrent dispatcher got first."""
     _adopt_tenant_events(storage, tenant_id)
     batch: list[Op] = []
     size = 0
     for event in storage.directory.query(tenant_id, prefix=EVENT):
+        if time.monotonic() >= deadline:
+            break
         ops = [Op("create", _delivery_row(tenant_id, w, event)) for w in webhook_ids]
         ops.append(Op("delete", {"PartitionKey": tenant_id, "RowKey": event["RowKey"]}, etag_of(event)))
         op_size = sum(len(json.dumps(op.entity, default=str)) for op in ops)
@@ -208,7 +211,7 @@ def dispatch(storage: Storage, tenant_id: str, *, seconds: float) -> Counter:
     Returns counts: delivered, retryLater, givenUp, paused (endpoints paused now), held (behind a pause)."""
     deadline = time.monotonic() + seconds
     by_id = {keys.suffix(r["RowKey"], endpoints.WEBHOOK): r for r in endpoints.rows(storage, tenant_id)}
-    fan_out(storage, tenant_id, list(by_id))
+    fan_out(storage, tenant_id, list(by_id), deadline)
     outcome: Counter = Counter()
     if not by_id:
         return outcome
