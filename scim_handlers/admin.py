@@ -14,6 +14,8 @@ from scim_handlers import app_context
 from scim_handlers.pipeline import Edge, Reply, parse_json, serve
 from shared import admin, reconcile
 from shared.errors import Invalid
+from shared.events import delivery
+from shared.events import service as webhooks
 from shared.oauth import manage
 from shared.scim.errors import ScimError
 from shared.store.client import Storage
@@ -78,7 +80,11 @@ def _serve(req: func.HttpRequest, handler: Handler, success: int = 200) -> func.
             raise ScimError(401, None, "The admin API does not accept SCIM tokens; use a function key.")
         return Reply(success, handler(context.storage, req, dict(req.route_params)))
 
-    return serve(ADMIN_EDGE, call, answer)
+    def observe(reply: Reply) -> None:
+        if req.method.upper() != "GET" and reply.status < 300 and call.tenant_id:
+            delivery.after_change(context.storage, call.tenant_id)  # the change's events, right away
+
+    return serve(ADMIN_EDGE, call, answer, observe=observe)
 
 
 def _route(name: str, route: str, methods: list[str], handler: Handler, success: int = 200) -> None:
@@ -251,3 +257,43 @@ _route(
     lambda s, r, p: manage.revoke_secret(s, p["tenant"], p["secret"]),
 )
 _route("admin_oauth_federation", "tenants/{tenant}/oauth/federation", ["PUT"], _federation)
+
+
+# Change events (webhooks): shared.events.service.
+def _webhook_add(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
+    return webhooks.add(s, p["tenant"], _json_body(r).get("url") or "")
+
+
+def _webhook_retry(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
+    delivery_id = _json_body(r).get("deliveryId")
+    if delivery_id is not None and not isinstance(delivery_id, str):
+        raise Invalid("deliveryId must be a string.")
+    return webhooks.retry(s, p["tenant"], p["id"], delivery_id=delivery_id)
+
+
+def _webhook_deliveries(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
+    failed = r.params.get("failed", "").lower() in ("1", "true")
+    return webhooks.deliveries(s, p["tenant"], webhook_id=r.params.get("webhookId") or None, failed=failed)
+
+
+def _on_webhook(operation: Callable[[Storage, str, str], Any]) -> Handler:
+    """An operation on one endpoint that takes nothing but its id."""
+    return lambda s, r, p: operation(s, p["tenant"], p["id"])
+
+
+_route("admin_webhooks_add", "tenants/{tenant}/webhooks", ["POST"], _webhook_add, 201)
+_route(
+    "admin_webhooks_list", "tenants/{tenant}/webhooks", ["GET"], lambda s, r, p: webhooks.list_webhooks(s, p["tenant"])
+)
+
+
+_route("admin_webhook_remove", "tenants/{tenant}/webhooks/{id}", ["DELETE"], _on_webhook(webhooks.remove))
+_route(
+    "admin_webhook_rotate_secret",
+    "tenants/{tenant}/webhooks/{id}/rotate-secret",
+    ["POST"],
+    _on_webhook(webhooks.rotate_secret),
+)
+_route("admin_webhook_resume", "tenants/{tenant}/webhooks/{id}/resume", ["POST"], _on_webhook(webhooks.resume))
+_route("admin_webhook_retry", "tenants/{tenant}/webhooks/{id}/retry", ["POST"], _webhook_retry)
+_route("admin_webhook_deliveries", "tenants/{tenant}/webhook-deliveries", ["GET"], _webhook_deliveries)

@@ -15,6 +15,7 @@ import azure.functions as func
 from scim_handlers import app_context
 from scim_handlers.pipeline import Edge, Reply, parse_json, serve
 from shared import health, tenants
+from shared.events import delivery
 from shared.resources import Scope
 from shared.scim.errors import ScimError
 
@@ -94,7 +95,11 @@ def _authenticate(call: Call) -> Scope:
     if auth.stale:
         tenants.set_stale(storage, auth.tenant_id, False)
     return Scope(
-        storage=storage, tenant_id=auth.tenant_id, base_url=context.scim_base_url, auto_invite=auth.auto_invite
+        storage=storage,
+        tenant_id=auth.tenant_id,
+        base_url=context.scim_base_url,
+        auto_invite=auth.auto_invite,
+        webhooks=auth.webhooks,
     )
 
 
@@ -107,6 +112,12 @@ def _is_test_connection(call: Call, reply: Reply) -> bool:
         and isinstance(reply.body, dict)
         and reply.body.get("totalResults") == 0
     )
+
+
+def _is_change(call: Call, reply: Reply) -> bool:
+    # A write that succeeded (a POST to .search answers 200, a create 201): its events go out right away.
+    method = call.req.method.upper()
+    return reply.status < 300 and (method in ("PUT", "PATCH", "DELETE") or (method == "POST" and reply.status == 201))
 
 
 def run(call: Call, handler: Callable[[Call], Reply], *, authenticated: bool = True) -> func.HttpResponse:
@@ -126,6 +137,8 @@ def run(call: Call, handler: Callable[[Call], Reply], *, authenticated: bool = T
                 error=reply.status >= 400,
                 test_connection=_is_test_connection(call, reply),
             )
+            if scope.webhooks and _is_change(call, reply):  # no endpoints: no query, reconciliation drops events
+                delivery.after_change(scope.storage, scope.tenant_id)
 
     return serve(
         SCIM_EDGE, call, answer, observe=observe, log_fields={"adscimVersion": call.req.headers.get("ADSCIMVersion")}

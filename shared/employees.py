@@ -8,6 +8,7 @@ from typing import Any
 from shared import audit, invitations
 from shared.audit import ACTOR_ADMIN, Target
 from shared.errors import Conflict, Invalid, NotFound
+from shared.events import outbox
 from shared.lifecycle import STAGED, STATUSES, activate, check_deletable, invite
 from shared.membership import MemberWork
 from shared.membership import apply as apply_members
@@ -36,6 +37,12 @@ def view(row: Entity) -> dict[str, Any]:
         "activatedAt": row.get("activatedAt"),
         "archivedAt": row.get("archivedAt"),
     }
+
+
+def event_data(row: Entity) -> dict[str, Any]:
+    """What a change event says of an employee (shared.events.outbox): ids, userName and status only."""
+    full = view(row)
+    return {k: full[k] for k in ("id", "employeeId", "userName", "status")}
 
 
 def list_employees(
@@ -77,6 +84,7 @@ def _transition(
     target = Target("Employee", keys.user_id(row["RowKey"]), row.get("userName"))
     ops = [Op("merge", merged, etag_of(row))] + extra
     ops.append(Op("create", audit.event_entity(tenant_id, actor, action, target, changed=sorted(updates))))
+    ops += outbox.change_ops(tenant_id, tenant_id, action, target, data=event_data({**row, **updates}))
     try:
         storage.directory.transact(ops)
     except EtagMismatch as exc:
@@ -141,6 +149,7 @@ def delete_employee(
         )
     target = Target("Employee", user_id, row.get("userName"))
     ops.append(Op("create", audit.event_entity(tenant_id, actor, action, target)))
+    ops += outbox.change_ops(tenant_id, tenant_id, action, target, data=event_data(row))
     try:
         apply_members(storage, tenant_id, ops, MemberWork(purge_user=user_id))
     except EtagMismatch as exc:

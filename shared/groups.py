@@ -11,12 +11,13 @@ from typing import Any
 
 from shared import clock
 from shared.audit import Target
+from shared.events.outbox import membership_data
 from shared.indexes import GROUP_INDEXES, index_ops, removal_ops
 from shared.membership import MemberWork, group_member_ids
 from shared.membership import apply as apply_members
 from shared.resources import (
     Scope,
-    audit_op,
+    audit_ops,
     check_if_match,
     concurrent_change,
     is_live,
@@ -163,14 +164,13 @@ def create_group(scope: Scope, body: Any) -> dict[str, Any]:
     entity = _row(scope, group_id, doc, {})
     ops = [Op("create", entity)] + index_ops(GROUP_INDEXES, scope.tenant_id, group_id, None, entity)
     changed = sorted(k for k in doc if k != "schemas") + (["members"] if work.add else [])
-    ops.append(
-        audit_op(
-            scope,
-            "group.create",
-            Target("Group", group_id, doc["displayName"]),
-            changed=changed,
-            details={"added": len(work.add)} if work.add else None,
-        )
+    ops += audit_ops(
+        scope,
+        "group.create",
+        Target("Group", group_id, doc["displayName"]),
+        changed=changed,
+        details={"added": len(work.add)} if work.add else None,
+        data=membership_data(work.add, []) if work.add else None,
     )
     try:
         etags = apply_members(scope.storage, scope.tenant_id, ops, work)
@@ -231,14 +231,13 @@ def _update(scope: Scope, group_id: str, if_match: str | None, change: Any) -> E
                 GROUP_INDEXES, scope.tenant_id, group_id, entity, new_entity
             )
         details = {"added": len(work.add), "removed": len(work.remove)} if (work.add or work.remove) else None
-        ops.append(
-            audit_op(
-                scope,
-                "group.update",
-                Target("Group", group_id, new_doc["displayName"]),
-                changed=changed,
-                details=details,
-            )
+        ops += audit_ops(
+            scope,
+            "group.update",
+            Target("Group", group_id, new_doc["displayName"]),
+            changed=changed,
+            details=details,
+            data=membership_data(work.add, work.remove) if details else None,
         )
         try:
             etags = apply_members(scope.storage, scope.tenant_id, ops, work)
@@ -279,7 +278,7 @@ def delete_group(scope: Scope, group_id: str, if_match: str | None = None) -> No
     pk = scope.tenant_id
     ops = [Op("delete", {"PartitionKey": pk, "RowKey": entity["RowKey"]}, etag_of(entity))]
     ops += removal_ops(GROUP_INDEXES, pk, group_id, entity)
-    ops.append(audit_op(scope, "group.delete", Target("Group", group_id, entity["displayName"])))
+    ops += audit_ops(scope, "group.delete", Target("Group", group_id, entity["displayName"]))
     try:
         apply_members(scope.storage, pk, ops, MemberWork(purge_group=group_id))
     except EtagMismatch as exc:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard, TypeVar
 
 from shared.audit import ACTOR_SCIM, Target, event_entity
+from shared.events import outbox
 from shared.scim.errors import ScimError
 from shared.scim.schema import ResourceSchema
 from shared.store.client import Storage
@@ -28,6 +29,7 @@ class Scope:
     base_url: str  # SCIM base URL, e.g. https://host/scim/v2
     auto_invite: bool = False
     actor: str = ACTOR_SCIM
+    webhooks: bool = False  # the tenant has webhook endpoints (its token row says so)
 
 
 def is_live(entity: Entity | None) -> TypeGuard[Entity]:
@@ -36,11 +38,18 @@ def is_live(entity: Entity | None) -> TypeGuard[Entity]:
     return entity is not None and not entity.get("deleted")
 
 
-def audit_op(
-    scope: Scope, action: str, target: Target, changed: list[str] | None = None, details: dict[str, Any] | None = None
-) -> Op:
-    """A SCIM change's audit event, as an op of the change's own transaction (see shared.audit)."""
-    return Op("create", event_entity(scope.tenant_id, scope.actor, action, target, changed=changed, details=details))
+def audit_ops(
+    scope: Scope,
+    action: str,
+    target: Target,
+    changed: list[str] | None = None,
+    details: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+) -> list[Op]:
+    """A SCIM change's audit event and the change events it emits (shared.events.outbox), as ops of the
+    change's own transaction. `data` is what the change event says beyond the target (status, members)."""
+    audit = Op("create", event_entity(scope.tenant_id, scope.actor, action, target, changed=changed, details=details))
+    return [audit, *outbox.change_ops(scope.tenant_id, scope.tenant_id, action, target, changed=changed, data=data)]
 
 
 def new_id() -> str:

@@ -36,10 +36,11 @@ from typing import Any
 from shared import audit, clock
 from shared.audit import ACTOR_ADMIN, Target
 from shared.errors import Conflict, Invalid, NotFound
+from shared.events import outbox
 from shared.store import keys
 from shared.store.client import Storage
 from shared.store.errors import AlreadyExists, EtagMismatch, RowMissing
-from shared.store.table import Entity, etag_of, timestamp_of
+from shared.store.table import Entity, Op, etag_of, timestamp_of
 from shared.tokens import new_token, token_hash, token_hint
 
 TENANT_ROW = "tenant"
@@ -66,6 +67,7 @@ class TenantAuth:
     tenant_id: str
     auto_invite: bool
     stale: bool = False
+    webhooks: bool = False  # the tenant has webhook endpoints: its SCIM writes deliver their events at once
 
 
 def tenant_pk(tenant_id: str) -> str:
@@ -86,7 +88,11 @@ def tenant_url(public_base_url: str | None) -> str:
 
 def copied_fields(tenant: Entity) -> Entity:
     """The tenant settings a token row carries for the SCIM path."""
-    return {"autoInvite": bool(tenant.get("autoInvite", False)), "stale": bool(tenant.get("stale", False))}
+    return {
+        "autoInvite": bool(tenant.get("autoInvite", False)),
+        "stale": bool(tenant.get("stale", False)),
+        "webhooks": bool(tenant.get("webhooks", False)),
+    }
 
 
 def methods_of(tenant: Entity) -> frozenset[str]:
@@ -182,6 +188,13 @@ def _activate_token(storage: Storage, tenant_id: str, digest: str, *, our_write:
     return False
 
 
+def _write_with_event(storage: Storage, tenant: Entity, action: str | None, target: Target) -> str | None:
+    """Replace the tenant row (conditional on its ETag) together with the change event `action` emits, in
+    one transaction of the tenant's partition (shared.events.outbox). Returns the row's new ETag."""
+    events = outbox.change_ops(tenant["PartitionKey"], tenant["tenantId"], action, target) if action else []
+    return storage.tenants.transact([Op("update", tenant, etag_of(tenant)), *events])[0]
+
+
 def _is_unicode_text(text: str) -> bool:
     try:
         text.encode("utf-8")  # a lone UTF-16 surrogate (JSON's "\\ud800") has no UTF-8 form
@@ -243,7 +256,10 @@ def authenticate(storage: Storage, token: str | None) -> TenantAuth | None:
     if row is None or row.get("pending") or expired(row):
         return None
     return TenantAuth(
-        tenant_id=row["tenantId"], auto_invite=bool(row.get("autoInvite", False)), stale=bool(row.get("stale", False))
+        tenant_id=row["tenantId"],
+        auto_invite=bool(row.get("autoInvite", False)),
+        stale=bool(row.get("stale", False)),
+        webhooks=bool(row.get("webhooks", False)),
     )
 
 
@@ -271,7 +287,7 @@ def rotate_token(storage: Storage, tenant_id: str, grace_minutes: int = 0) -> tu
         if until:
             tenant.update(graceTokenHash=old_digest, graceUntil=until)
         try:
-            written = storage.tenants.update(tenant, etag=etag_of(tenant))
+            written = _write_with_event(storage, tenant, "token.rotate", Target("Token", tenant_id))
         except EtagMismatch:
             continue
         retire()
@@ -306,11 +322,14 @@ def access_live(tenant: Entity, source: str) -> bool:
     return bool(tenant["enabled"]) and access_method(source) in methods_of(tenant)
 
 
-def _switch(storage: Storage, tenant_id: str, change: Callable[[Entity], None]) -> tuple[Entity, bool]:
+def _switch(
+    storage: Storage, tenant_id: str, change: Callable[[Entity], None], event: str | None = None
+) -> tuple[Entity, bool]:
     """Apply `change` (integration on/off, methods) to the tenant row and make the token rows follow: the
     bearer token is published (module doc) when it goes live and revoked before and after the write when it
     is not (with its grace row); access tokens of a stopped method are revoked after the write (an issuer
-    re-reads the tenant after publishing its row: shared.oauth.access). Returns (tenant, changed)."""
+    re-reads the tenant after publishing its row: shared.oauth.access). `event` is the change event the
+    write emits, in its own transaction, when it changes something. Returns (tenant, changed)."""
     for _ in range(_RETRIES):
         tenant = get_entity(storage, tenant_id)
         was_live, before = _bearer_live(tenant), dict(tenant)
@@ -324,7 +343,7 @@ def _switch(storage: Storage, tenant_id: str, change: Callable[[Entity], None]) 
         for digest in retired:
             _revoke(storage, digest)
         try:
-            written = storage.tenants.update(tenant, etag=etag_of(tenant))
+            written = _write_with_event(storage, tenant, event, Target("Tenant", tenant_id))
         except EtagMismatch:
             continue
         if switching_on:
@@ -344,11 +363,11 @@ def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, An
     def change(tenant: Entity) -> None:
         tenant["enabled"] = enabled
 
-    tenant, _ = _switch(storage, tenant_id, change)
+    action = "integration.enable" if enabled else "integration.disable"
+    tenant, _ = _switch(storage, tenant_id, change, action)
     if not enabled:  # revoke again even if it was off already: repairs what a crash mid-disable left
         _revoke(storage, tenant["tokenHash"])
         revoke_access(storage, tenant_id, lambda source: True)
-    action = "integration.enable" if enabled else "integration.disable"
     audit.record(storage, tenant_id, ACTOR_ADMIN, action, Target("Tenant", tenant_id, tenant["name"]))
     return view(tenant)
 
@@ -470,6 +489,21 @@ def set_stale(storage: Storage, tenant_id: str, stale: bool) -> None:
     if stale:
         for digest in digests:
             _merge_token_row(storage, digest, {"stale": True})
+
+
+def set_webhooks(storage: Storage, tenant_id: str, present: bool) -> None:
+    """Record whether the tenant has webhook endpoints, on the tenant row and its token rows, so that a SCIM
+    write learns it from its one authentication read instead of a query per write. Merges only. A flag left
+    wrong by racing endpoint changes costs either one needless query or a delivery deferred to the next
+    cycle (never a lost event: the outbox holds it), and reconciliation sets it right (shared.events)."""
+    tenant = get_entity(storage, tenant_id)
+    if bool(tenant.get("webhooks", False)) == present:
+        return
+    storage.tenants.update(
+        {"PartitionKey": tenant_pk(tenant_id), "RowKey": TENANT_ROW, "webhooks": present}, etag=None, replace=False
+    )
+    for digest in _live_digests(storage, tenant):
+        _merge_token_row(storage, digest, {"webhooks": present})
 
 
 def repair_tokens(storage: Storage, tenant_id: str) -> int:

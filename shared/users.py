@@ -11,10 +11,11 @@ from typing import Any
 
 from shared import clock, invitations, lifecycle
 from shared.audit import Target
+from shared.employees import event_data
 from shared.indexes import USER_INDEXES, index_ops, removal_ops
 from shared.membership import MemberWork, user_group_ids
 from shared.membership import apply as apply_members
-from shared.resources import Scope, audit_op, check_if_match, is_live, meta, new_id, not_found, retrying
+from shared.resources import Scope, audit_ops, check_if_match, is_live, meta, new_id, not_found, retrying
 from shared.scim.errors import ScimError
 from shared.scim.normalize import clean_resource
 from shared.scim.patch import apply_patch, changed_attributes
@@ -113,7 +114,13 @@ def create_user(scope: Scope, body: Any) -> dict[str, Any]:
         ops.append(Op("create", index_row))
     ops += index_ops(USER_INDEXES, pk, user_id, None, entity, with_name=False)  # the name row is handled above
     action = "user.restore" if previous is not None else "user.create"
-    ops.append(audit_op(scope, action, Target("User", user_id, user_name), changed=changed_attributes({}, doc, SCHEMA)))
+    ops += audit_ops(
+        scope,
+        action,
+        Target("User", user_id, user_name),
+        changed=changed_attributes({}, doc, SCHEMA),
+        data=event_data(entity),
+    )
     if entity.get("status") == lifecycle.INVITED and not (previous and previous.get("invitedAt")):
         ops += invitations.queue_ops(scope.tenant_id, entity)
     try:
@@ -155,7 +162,8 @@ def _update(scope: Scope, user_id: str, if_match: str | None, change: Any) -> di
         action = "user.update"
         if status_change:
             action = "user.disable" if status_change.get("status") == lifecycle.ARCHIVED else "user.enable"
-        ops.append(audit_op(scope, action, Target("User", user_id, new_doc["userName"]), changed=changed))
+        target = Target("User", user_id, new_doc["userName"])
+        ops += audit_ops(scope, action, target, changed=changed, data=event_data(new_entity))
         etags = _submit_rename(scope, ops, new_doc["userName"])
         return to_resource(scope, with_etag(new_entity, etags[0]))
 
@@ -200,7 +208,8 @@ def delete_user(scope: Scope, user_id: str, if_match: str | None = None) -> None
         ops += removal_ops(
             USER_INDEXES, pk, user_id, entity, with_name=False
         )  # the name row keeps pointing at the tombstone
-        ops.append(audit_op(scope, "user.delete", Target("User", user_id, entity["userName"])))
+        target = Target("User", user_id, entity["userName"])
+        ops += audit_ops(scope, "user.delete", target, data=event_data({**entity, **tombstone}))
         apply_members(scope.storage, pk, ops, MemberWork(purge_user=user_id))
 
     retrying(attempt, SCHEMA, if_match)

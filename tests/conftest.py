@@ -16,7 +16,10 @@ from shared.store.client import Storage, reset_default_storage
 from tests.support.scim import ScimClient
 from tools import processes
 
-pytest_plugins = ["tests.support.fixtures_reconcile"]  # `frozen` (a settable clock) for every suite
+pytest_plugins = [
+    "tests.support.fixtures_reconcile",  # `frozen` (a settable clock) for every suite
+    "tests.support.webhook_receiver",  # `receiver`: a loopback webhook endpoint that checks signatures
+]
 
 
 @pytest.fixture(scope="session")

@@ -88,6 +88,7 @@ def _report(
             "retryLater": work.invitations[invitations.PENDING],
             "givenUp": work.invitations[invitations.GIVEN_UP],
         },
+        "webhooks": dict(work.webhooks),
         "purgedEmployees": work.purged,
         "markedStale": work.marked_stale,
         "warnings": expiry_warnings(tenants.get_entity(work.storage, work.tenant_id)),

@@ -15,6 +15,7 @@ from typing import Any
 from shared import audit, clock, employees, health, invitations, lifecycle, membership, tenants
 from shared.audit import ACTOR_RECONCILER, Target
 from shared.errors import DomainError
+from shared.events import delivery, endpoints
 from shared.oauth import access
 from shared.reconcile import integrity
 from shared.store import keys
@@ -23,6 +24,7 @@ from shared.store.table import Row, timestamp_of
 
 PAGE_SIZE = 200  # user rows per unit of the invite and purge scans: each hit costs a few calls
 JOURNAL_QUIET = timedelta(minutes=5)  # longer than a request can live (the HTTP timeout is 230 s)
+WEBHOOK_SECONDS = 30.0  # one unit of webhook delivery; what is left waits for the next cycle
 _MORE = "more"  # resume point of phases whose own rows say what is left (finished journals are gone)
 
 
@@ -35,6 +37,7 @@ class Work:
     stale_after: timedelta
     repairs: integrity.Repairs = field(default_factory=integrity.Repairs)
     invitations: Counter = field(default_factory=Counter)
+    webhooks: Counter = field(default_factory=Counter)
     purged: int = 0
     marked_stale: bool = False
 
@@ -116,6 +119,14 @@ def _deliver(work: Work, resume_point: str | None) -> str | None:
     return None
 
 
+def _webhooks(work: Work, resume_point: str | None) -> str | None:
+    """Change events: the outbox fanned out, deliveries whose backoff is over (shared.events.delivery)."""
+    work.webhooks.update(delivery.dispatch(work.storage, work.tenant_id, seconds=WEBHOOK_SECONDS))
+    # Heals the flag a race between endpoint changes left wrong (tenants.set_webhooks); a no-op read otherwise.
+    tenants.set_webhooks(work.storage, work.tenant_id, bool(endpoints.rows(work.storage, work.tenant_id)))
+    return None
+
+
 def _purge(work: Work, resume_point: str | None) -> str | None:
     """Archived employees (SCIM tombstones included) past the tenant's retention are deleted for good."""
     cutoff = clock.iso(clock.now() - timedelta(days=work.tenant["retentionDays"]))
@@ -161,5 +172,6 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("deliver", _deliver),
     ("purge", _purge),
     ("health", _health),
+    ("webhooks", _webhooks),  # last: the events of this cycle's own changes go out with it
 )
 NAMES = tuple(name for name, _ in PHASES)

@@ -187,7 +187,12 @@ def test_a_tenant_without_federation_refuses_assertions(storage, tid):
 
 
 def test_federation_configuration_is_checked_stored_and_audited(storage, tid):
-    values = {"issuer": "https://login.microsoftonline.com/t/v2.0", "subject": "obj", "audience": "api://app"}
+    entra_tenant = "7d3c1a52-6a3b-4e4c-9a51-0f2a4b6c8d9e"
+    values = {
+        "issuer": f"https://login.microsoftonline.com/{entra_tenant}/v2.0",
+        "subject": "obj",
+        "audience": "api://app",
+    }
     for url in ("http://keys.example/jwks", "ftp://127.0.0.1/jwks", ""):
         with pytest.raises(Invalid):
             manage.set_federation(storage, tid, jwks_url=url, **values)

@@ -131,6 +131,7 @@ def test_the_report_counts_scim_activity_and_errors_since_the_previous_cycle(sto
         "repairsTotal",
         "conflictsLeft",
         "invitations",
+        "webhooks",
         "purgedEmployees",
         "markedStale",
         "warnings",

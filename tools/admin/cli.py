@@ -14,8 +14,9 @@ from typing import Any
 
 from shared import admin, reconcile, tenants
 from shared.errors import DomainError
+from shared.events import delivery
 from shared.store.client import Storage, default_storage
-from tools.admin import oauth
+from tools.admin import oauth, webhooks
 from tools.cli_types import positive_int
 
 DEMO_FILE = Path(".azurite/demo-tenant.json")
@@ -161,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = with_tenant(leaf(groups, "cycles", _cycles, "past reconciliation reports"))
     p.add_argument("--limit", type=positive_int, default=20)
 
+    webhooks.register(groups, leaf)
     leaf(
         groups, "demo", lambda s, a: _demo(s), "make sure the local demo tenant exists; print its Tenant URL and token"
     )
@@ -183,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result = args.handler(default_storage(), args)
+        if getattr(args, "tenant", None):
+            delivery.after_change(default_storage(), args.tenant)  # a change's events go out before we return
     except DomainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
