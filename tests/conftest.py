@@ -16,7 +16,8 @@ from shared.store.client import Storage, reset_default_storage
 from tests.support.scim import ScimClient
 from tools import processes
 
-pytest_plugins = ["tests.support.fixtures_reconcile"]  # `frozen` (a settable clock) for every suite
+# `frozen` (a settable clock) for every suite; the session's capture SMTP server (tests/support/mail.py)
+pytest_plugins = ["tests.support.fixtures_reconcile", "tests.support.mail"]
 
 
 @pytest.fixture(scope="session")

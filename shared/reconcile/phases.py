@@ -90,12 +90,15 @@ def _user_id(row: dict[str, Any]) -> str:
 
 
 def _invite(work: Work, resume_point: str | None) -> str | None:
-    """With automatic invitation on, employees still staged (from before it was switched on) are invited."""
+    """With automatic invitation on, employees still staged (from before it was switched on) are invited;
+    ones whose invitation is on its way or was given up are left to the deliver phase and the admin."""
     if not work.tenant["autoInvite"]:
         return None
-    rows, next_point = _user_page(work, resume_point, ["status", "deleted"])
+    rows, next_point = _user_page(work, resume_point, ["status", "deleted", "invitationState"])
     for row in rows:
         if (row.get("status") or lifecycle.STAGED) != lifecycle.STAGED or row.get("deleted"):
+            continue
+        if row.get("invitationState") in (*invitations.OPEN, invitations.GIVEN_UP):
             continue
         try:
             invited = employees.invite_employees(
@@ -103,14 +106,15 @@ def _invite(work: Work, resume_point: str | None) -> str | None:
             )
         except DomainError:
             continue  # SCIM archived or deleted the user since the page was read
-        work.invitations.update(r["invitation"] for r in invited)
+        work.invitations.update(invitations.outcome(r["invitation"] or "") for r in invited)
     return next_point
 
 
 def _deliver(work: Work, resume_point: str | None) -> str | None:
-    """Outbox rows not yet delivered, when their backoff is over (given up after MAX_ATTEMPTS)."""
+    """Invitations not yet delivered, when their backoff is over, and ones whose sender died mid-send
+    (lease over: sent again, with the same Message-ID); given up after MAX_ATTEMPTS."""
     for row in invitations.due(work.storage, work.tenant_id):
-        work.invitations[invitations.deliver(work.storage, work.tenant_id, row)] += 1
+        work.invitations[invitations.outcome(invitations.deliver(work.storage, work.tenant_id, row))] += 1
     return None
 
 
