@@ -91,9 +91,9 @@ class SmtpSender:
             raise DeliveryError(f"SMTP {exc.smtp_code}: {reason}", permanent=exc.smtp_code >= 500) from None
         except ssl.SSLError as exc:
             raise DeliveryError(f"TLS failed: {exc.reason or type(exc).__name__}") from None
-        except TimeoutError:
-            raise DeliveryError(f"SMTP server {self.config.host}:{self.config.port} timed out") from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryError(
-                f"SMTP server {self.config.host}:{self.config.port} unreachable: {type(exc).__name__}"
-            ) from None
+            # smtplib reports a read that timed out as SMTPServerDisconnected("... timed out").
+            if isinstance(exc, TimeoutError) or "timed out" in str(exc):
+                raise DeliveryError(f"SMTP server {self.config.host}:{self.config.port} timed out") from None
+            where = f"{self.config.host}:{self.config.port}"
+            raise DeliveryError(f"SMTP server {where} unreachable: {type(exc).__name__}") from None
