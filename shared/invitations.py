@@ -47,7 +47,7 @@ PENDING = "pending"  # report bucket of outcome(): still on its way
 
 MAX_ATTEMPTS = 5
 BACKOFF_MINUTES = (1, 5, 30, 120)  # wait after failed attempt 1, 2, 3, 4; the 5th failure gives up
-LEASE = timedelta(seconds=60)  # longer than one attempt can take (ATTEMPT_TIMEOUT_SECONDS per network step)
+LEASE = timedelta(minutes=5)  # far longer than one attempt can take (ATTEMPT_TIMEOUT_SECONDS per SMTP step)
 ATTEMPT_TIMEOUT_SECONDS = 10.0
 EXPIRES_AFTER = timedelta(days=7)
 DEFAULT_RATE_PER_MINUTE = 60
@@ -256,7 +256,7 @@ def deliver(
         return str(row.get("state"))
     employee = storage.directory.get(tenant_id, keys.user_key(row["userId"]))
     if not _wanted(employee, row):
-        return _cancel(storage, tenant_id, row)
+        return _cancel(storage, tenant_id, row, employee)
     assert employee is not None
     settings = _settings_row(storage, tenant_id)
     error: DeliveryError | None = None
@@ -350,15 +350,23 @@ def _record(storage: Storage, tenant_id: str, claimed: Row, error: DeliveryError
     return SENDING  # the employee kept changing: the lease runs out and the row is sent again
 
 
-def _cancel(storage: Storage, tenant_id: str, row: Row) -> str:
-    try:
-        storage.directory.update(
+def _cancel(storage: Storage, tenant_id: str, row: Row, employee: Row | None) -> str:
+    """The employee was archived, deleted or invited otherwise: this invitation is not sent. An employee
+    still pointing at it is marked too, so one restored to staged can be invited afresh."""
+    ops = [
+        Op(
+            "merge",
             {"PartitionKey": tenant_id, "RowKey": row["RowKey"], "state": CANCELLED, "leaseUntil": ""},
-            etag=etag_of(row),
-            replace=False,
+            etag_of(row),
         )
+    ]
+    if employee is not None and employee.get("invitationId") == row["invitationId"]:
+        fields = {"PartitionKey": tenant_id, "RowKey": employee["RowKey"], "invitationState": CANCELLED}
+        ops.append(Op("merge", fields, etag_of(employee)))
+    try:
+        storage.directory.transact(ops)
     except EtagMismatch:
-        return SENDING
+        return SENDING  # changed meanwhile: the next attempt looks again
     return CANCELLED
 
 

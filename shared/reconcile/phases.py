@@ -22,6 +22,7 @@ from shared.store.table import Row, timestamp_of
 
 PAGE_SIZE = 200  # user rows per unit of the invite and purge scans: each hit costs a few calls
 JOURNAL_QUIET = timedelta(minutes=5)  # longer than a request can live (the HTTP timeout is 230 s)
+DELIVER_BATCH = 20  # invitations per unit of the deliver phase: each may wait on the mail channel
 _MORE = "more"  # resume point of phases whose own rows say what is left (finished journals are gone)
 
 
@@ -112,10 +113,13 @@ def _invite(work: Work, resume_point: str | None) -> str | None:
 
 def _deliver(work: Work, resume_point: str | None) -> str | None:
     """Invitations not yet delivered, when their backoff is over, and ones whose sender died mid-send
-    (lease over: sent again, with the same Message-ID); given up after MAX_ATTEMPTS."""
-    for row in invitations.due(work.storage, work.tenant_id):
+    (lease over: sent again, with the same Message-ID); given up after MAX_ATTEMPTS. A batch per unit, so
+    the runner checks its time box between batches even when the channel is slow; an attempted row is no
+    longer due, so the next unit takes the rest."""
+    rows = invitations.due(work.storage, work.tenant_id)
+    for row in rows[:DELIVER_BATCH]:
         work.invitations[invitations.outcome(invitations.deliver(work.storage, work.tenant_id, row))] += 1
-    return None
+    return _MORE if len(rows) > DELIVER_BATCH else None
 
 
 def _purge(work: Work, resume_point: str | None) -> str | None:

@@ -185,6 +185,11 @@ def test_an_employee_archived_before_delivery_gets_no_mail(storage, tenant, scop
     assert _rows(storage, tid)[0]["state"] == invitations.CANCELLED
     assert _employee(storage, tid, user_id)["status"] == ARCHIVED
     assert mails_to(mail_capture, "leaver@example.com") == []
+    replace["value"] = True
+    users.patch_user(scope, user_id, {"schemas": [PATCH_OP], "Operations": [replace]})  # restored: staged
+    assert _employee(storage, tid, user_id)["statusDetail"] is None  # not "queued" forever
+    [result] = employees.invite_employees(storage, tid, ids=[user_id])
+    assert result["status"] == INVITED and len(mails_to(mail_capture, "leaver@example.com")) == 1
 
 
 def test_the_send_rate_holds_the_rest_for_the_next_minute(storage, tenant, scope, mail_capture, frozen):
