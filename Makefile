@@ -12,13 +12,14 @@ HOST ?= 127.0.0.1
 PORT ?= 7071
 AZURITE_PORT ?= 10002
 AZURITE_DIR := .azurite
+MAIL_PORT ?= 2525
 # Azurite's documented development account (a public, well-known key).
 AZURITE_CONNECTION_STRING := DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:$(AZURITE_PORT)/devstoreaccount1;
 
 include tools/mk/infra.mk
 SETUP := $(VENV)/.stamp node_modules/.stamp checkov-venv
 
-.PHONY: help setup venv node_modules azurite azurite-stop run test lint fuzz coverage mutate bench clean
+.PHONY: help setup venv node_modules azurite azurite-stop mailcapture mailcapture-stop run test lint fuzz coverage mutate bench clean
 
 help:
 	@echo "make run    serve the app on http://$(HOST):$(PORT) over a local Azurite, with a demo tenant"
@@ -43,27 +44,43 @@ node_modules/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# $(call background,NAME,PORT,COMMAND): start COMMAND detached unless something answers on PORT already;
+# its log and pid go to .azurite/NAME.log and .azurite/NAME.pid, and $(call stop,NAME) ends it.
+define background
+	@mkdir -p $(AZURITE_DIR)
+	@if $(PY) -m tools.localhost.wait --port $(2) --timeout 0; then \
+		echo "$(1): something already answers on 127.0.0.1:$(2)"; \
+	else \
+		nohup $(3) > $(AZURITE_DIR)/$(1).log 2>&1 < /dev/null & echo $$! > $(AZURITE_DIR)/$(1).pid; \
+		$(PY) -m tools.localhost.wait --port $(2) --timeout 30 \
+			|| { echo "$(1) did not start, see $(AZURITE_DIR)/$(1).log" >&2; exit 1; }; \
+		echo "$(1) started on 127.0.0.1:$(2) (pid $$(cat $(AZURITE_DIR)/$(1).pid), log $(AZURITE_DIR)/$(1).log)"; \
+	fi
+endef
+define stop
+	@if [ -f $(AZURITE_DIR)/$(1).pid ]; then kill "$$(cat $(AZURITE_DIR)/$(1).pid)" 2>/dev/null || true; rm -f $(AZURITE_DIR)/$(1).pid; fi
+endef
+
 # Table service only, data kept in .azurite/; reused when something already answers on the port.
 azurite: $(VENV)/.stamp node_modules/.stamp
-	@mkdir -p $(AZURITE_DIR)
-	@if $(PY) -m tools.localhost.wait --port $(AZURITE_PORT) --timeout 0; then \
-		echo "Azurite already answers on 127.0.0.1:$(AZURITE_PORT)"; \
-	else \
-		nohup node_modules/.bin/azurite-table --tableHost 127.0.0.1 --tablePort $(AZURITE_PORT) \
-			--location $(AZURITE_DIR) --skipApiVersionCheck --loose \
-			> $(AZURITE_DIR)/azurite.log 2>&1 < /dev/null & echo $$! > $(AZURITE_DIR)/azurite.pid; \
-		$(PY) -m tools.localhost.wait --port $(AZURITE_PORT) --timeout 30 \
-			|| { echo "Azurite did not start, see $(AZURITE_DIR)/azurite.log" >&2; exit 1; }; \
-		echo "Azurite started on 127.0.0.1:$(AZURITE_PORT) (pid $$(cat $(AZURITE_DIR)/azurite.pid), log $(AZURITE_DIR)/azurite.log)"; \
-	fi
+	$(call background,azurite,$(AZURITE_PORT),node_modules/.bin/azurite-table --tableHost 127.0.0.1 --tablePort $(AZURITE_PORT) --location $(AZURITE_DIR) --skipApiVersionCheck --loose)
 
 azurite-stop:
-	@if [ -f $(AZURITE_DIR)/azurite.pid ]; then kill "$$(cat $(AZURITE_DIR)/azurite.pid)" 2>/dev/null || true; rm -f $(AZURITE_DIR)/azurite.pid; fi
+	$(call stop,azurite)
+
+# The capture SMTP server the local app sends invitations to (SCIM_MAIL_CHANNEL=capture, the default):
+# nothing leaves the machine; mails land in .azurite/mail/ (*.eml and index.jsonl).
+mailcapture: $(VENV)/.stamp
+	$(call background,mailcapture,$(MAIL_PORT),$(PY) -m tools.mailcapture --port $(MAIL_PORT) --dir $(AZURITE_DIR)/mail)
+
+mailcapture-stop:
+	$(call stop,mailcapture)
 
 # The environment wins: export SCIM_STORAGE_CONNECTION_STRING to serve other storage. The timer's
 # schedule is an app setting (%SCIM_RECONCILE_SCHEDULE%); locally it defaults to the app's default.
 run: export SCIM_STORAGE_CONNECTION_STRING ?= $(AZURITE_CONNECTION_STRING)
-run: setup azurite
+run: export SCIM_SMTP_PORT ?= $(MAIL_PORT)
+run: setup azurite mailcapture
 	@$(PY) -m tools.admin demo --json | $(PY) -c 'import json, sys; d = json.load(sys.stdin); print("\nDemo tenant " + d["tenantId"] + "\n  Tenant URL:   " + d["tenantUrl"] + "\n  Secret Token: " + d["token"] + "\n")'
 	@export SCIM_RECONCILE_SCHEDULE="$${SCIM_RECONCILE_SCHEDULE:-$$($(PY) -c 'from shared.config import DEFAULT_RECONCILE_SCHEDULE as s; print(s)')}"; \
 		exec $(PY) -m tools.localhost --host $(HOST) --port $(PORT)
@@ -92,5 +109,5 @@ mutate: setup
 bench: setup
 	$(PY) -m tools.bench $(BENCH_ARGS)
 
-clean: azurite-stop
+clean: azurite-stop mailcapture-stop
 	rm -rf $(VENV) $(VENV)-* node_modules $(AZURITE_DIR) .pytest_cache mutants .coverage .coverage.*

@@ -6,11 +6,12 @@ import azure.functions as func
 from scim_handlers import admin, app_context, discovery, fallback, groups, oauth, search, timers, users
 from shared import invitations
 from shared.config import process_settings
+from shared.mail import channels
 from shared.store.client import Storage
 
 settings = process_settings()
 app_context.install(app_context.AppContext(settings=settings, storage=Storage(settings)))
-invitations.set_sender(invitations.RecordingSender())  # the one place a real e-mail provider plugs in
+invitations.set_sender(channels.from_settings(settings.mail))  # SMTP, the local capture server or ACS
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 for blueprint in (users.bp, groups.bp, search.bp, discovery.bp, fallback.bp, admin.bp, timers.bp, oauth.bp):

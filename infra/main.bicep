@@ -81,6 +81,40 @@ param reconcileIntervalMinutes int = 45
 @minValue(1)
 param reconcileTimeBudgetSeconds int = 240
 
+@description('Invitation e-mail channel (SCIM_MAIL_CHANNEL): acs sends through Azure Communication Services with the app identity, smtp through smtpHost.')
+@allowed([
+  'acs'
+  'smtp'
+])
+param mailChannel string = 'acs'
+
+@description('Deploy Azure Communication Services Email (Communication Service, Email Service, Azure-managed domain, sender address) and let the app identity send through it.')
+param deployEmail bool = false
+
+@description('With deployEmail: where Azure Communication Services keeps data at rest.')
+param emailDataLocation string = 'Europe'
+
+@description('Sender address of the invitations (SCIM_MAIL_FROM); empty with deployEmail: DoNotReply at the Azure-managed domain.')
+param mailFrom string = ''
+
+@description('With mailChannel acs and no deployEmail: https endpoint of an existing Communication Service (SCIM_ACS_ENDPOINT).')
+param acsEndpoint string = ''
+
+@description('With mailChannel smtp: the SMTP server (SCIM_SMTP_HOST).')
+param smtpHost string = ''
+
+@description('SMTP port (SCIM_SMTP_PORT); 465 means TLS from the first byte, otherwise STARTTLS.')
+param smtpPort int = 587
+
+@description('SMTP login (SCIM_SMTP_USERNAME); empty for none.')
+param smtpUsername string = ''
+
+@description('Use STARTTLS (SCIM_SMTP_STARTTLS); plain SMTP is refused by the app for any host but loopback.')
+param smtpStartTls bool = true
+
+@description('Key Vault secret URI of the SMTP password: SCIM_SMTP_PASSWORD becomes a Key Vault reference the platform resolves with the app identity (grant it Key Vault Secrets User on that vault).')
+param smtpPasswordSecretUri string = ''
+
 // The tables the app uses (shared/store/client.py TABLES; tests/infra keeps the two equal).
 var scimTables = [
   'ScimDirectory'
@@ -170,6 +204,27 @@ module functionApp 'modules/functionapp.bicep' = {
     reconcileSchedule: reconcileSchedule
     reconcileIntervalMinutes: reconcileIntervalMinutes
     reconcileTimeBudgetSeconds: reconcileTimeBudgetSeconds
+    mailChannel: mailChannel
+    mailFrom: empty(mailFrom) && deployEmail ? email.outputs.senderAddress : mailFrom
+    acsEndpoint: deployEmail ? email.outputs.endpoint : acsEndpoint
+    smtpHost: smtpHost
+    smtpPort: smtpPort
+    smtpUsername: smtpUsername
+    smtpStartTls: smtpStartTls
+    smtpPasswordSecretUri: smtpPasswordSecretUri
+  }
+}
+
+module email 'modules/email.bicep' = if (deployEmail) {
+  name: 'email'
+  scope: rg
+  params: {
+    communicationServiceName: 'acs-${resourceToken}'
+    emailServiceName: 'acs-email-${resourceToken}'
+    dataLocation: emailDataLocation
+    tags: tags
+    senderUsername: 'DoNotReply'
+    identityPrincipalId: identity.outputs.principalId
   }
 }
 

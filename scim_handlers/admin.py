@@ -113,7 +113,22 @@ def _invite(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
     ids = body.get("ids")
     if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
         raise Invalid("ids must be a list of employee ids.")
-    return admin.invite(s, p["tenant"], ids=ids, all_staged=bool(_bool(body.get("allStaged"), "allStaged")))
+    confirm = body.get("confirmCount")
+    return admin.invite(
+        s,
+        p["tenant"],
+        ids=ids,
+        all_staged=bool(_bool(body.get("allStaged"), "allStaged")),
+        confirm_count=None if confirm is None else _int(confirm, "confirmCount", 0),
+    )
+
+
+def _template(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
+    body = _json_body(r)
+    reset = bool(_bool(body.pop("reset", None), "reset"))
+    if not body and not reset:
+        raise Invalid("Send the template fields to change (subject, text, html, invitationUrl, ratePerMinute).")
+    return admin.invitation_template(s, p["tenant"], body, reset=reset)
 
 
 def _reconcile(s: Storage, r: func.HttpRequest, p: dict[str, str]) -> Any:
@@ -184,7 +199,25 @@ _route(
     ["DELETE"],
     lambda s, r, p: admin.delete_employee(s, p["tenant"], p["id"]),
 )
-_route("admin_outbox", "tenants/{tenant}/outbox", ["GET"], lambda s, r, p: admin.outbox(s, p["tenant"]))
+_route(
+    "admin_employee_invitation_retry",
+    "tenants/{tenant}/employees/{id}/invitation/retry",
+    ["POST"],
+    lambda s, r, p: admin.retry_invitation(s, p["tenant"], p["id"]),
+)
+_route(
+    "admin_outbox",
+    "tenants/{tenant}/outbox",
+    ["GET"],
+    lambda s, r, p: admin.outbox(s, p["tenant"], state=r.params.get("state") or None),
+)
+_route(
+    "admin_invitation_template_get",
+    "tenants/{tenant}/invitation-template",
+    ["GET"],
+    lambda s, r, p: admin.invitation_template(s, p["tenant"]),
+)
+_route("admin_invitation_template_set", "tenants/{tenant}/invitation-template", ["PATCH"], _template)
 _route(
     "admin_audit",
     "tenants/{tenant}/audit",

@@ -78,10 +78,30 @@ def list_employees(
 
 
 def invite(
-    storage: Storage, tenant_id: str, *, ids: list[str] | None = None, all_staged: bool = False
+    storage: Storage,
+    tenant_id: str,
+    *,
+    ids: list[str] | None = None,
+    all_staged: bool = False,
+    confirm_count: int | None = None,
 ) -> list[dict[str, Any]]:
     _require_tenant(storage, tenant_id)
-    return employees.invite_employees(storage, tenant_id, ids=ids, all_staged=all_staged)
+    return employees.invite_employees(storage, tenant_id, ids=ids, all_staged=all_staged, confirm_count=confirm_count)
+
+
+def retry_invitation(storage: Storage, tenant_id: str, user_id: str) -> dict[str, Any]:
+    _require_tenant(storage, tenant_id)
+    return employees.retry_invitation(storage, tenant_id, user_id)
+
+
+def invitation_template(
+    storage: Storage, tenant_id: str, changes: dict[str, Any] | None = None, *, reset: bool = False
+) -> dict[str, Any]:
+    """Show the tenant's invitation template and send rate, or change them (changes, reset)."""
+    _require_tenant(storage, tenant_id)
+    if changes or reset:
+        return invitations.set_settings(storage, tenant_id, changes or {}, reset=reset)
+    return invitations.get_settings(storage, tenant_id)
 
 
 def activate(storage: Storage, tenant_id: str, user_id: str) -> dict[str, Any]:
@@ -126,6 +146,7 @@ def cycles(storage: Storage, tenant_id: str, *, limit: int = 20) -> list[dict[st
     return reconcile.list_reports(storage, tenant_id, limit=limit)
 
 
-def outbox(storage: Storage, tenant_id: str) -> list[dict[str, Any]]:
+def outbox(storage: Storage, tenant_id: str, *, state: str | None = None) -> list[dict[str, Any]]:
+    """Invitations with their delivery state and content (what the console shows as sent invitations)."""
     _require_tenant(storage, tenant_id)
-    return invitations.list_outbox(storage, tenant_id)
+    return invitations.list_outbox(storage, tenant_id, state=state)

@@ -3,6 +3,11 @@
 Events live in the tenant's directory partition so that a SCIM change and its event are written in the
 same entity-group transaction (the change is never visible without its event). Values are never
 recorded, only the names of changed attributes.
+
+Invitation actions (shared.invitations, each in the transaction of the status change it records):
+`employee.invite.queued` (staged, invitation queued), `employee.invited` (the mail channel accepted the
+invitation: the employee is invited), `employee.invite.failed` (retrying), `employee.invite.givenUp`,
+`employee.invite.retry` (the admin's retry); `invitation.template` (template or send rate changed).
 """
 
 from __future__ import annotations

@@ -17,6 +17,25 @@ SCIM_PUBLIC_BASE_URL = "SCIM_PUBLIC_BASE_URL"  # e.g. https://<app>.azurewebsite
 SCIM_RECONCILE_SCHEDULE = "SCIM_RECONCILE_SCHEDULE"  # NCRONTAB of the reconciliation timer
 SCIM_RECONCILE_INTERVAL_MINUTES = "SCIM_RECONCILE_INTERVAL_MINUTES"  # per-tenant cadence
 SCIM_RECONCILE_TIME_BUDGET_SECONDS = "SCIM_RECONCILE_TIME_BUDGET_SECONDS"  # time box of one timer run
+# Invitation e-mail (shared.mail, docs/mail.md).
+SCIM_MAIL_CHANNEL = "SCIM_MAIL_CHANNEL"  # capture (local default: SMTP to a loopback capture server) | smtp | acs
+SCIM_MAIL_FROM = "SCIM_MAIL_FROM"  # sender address, every channel
+SCIM_SMTP_HOST = "SCIM_SMTP_HOST"
+SCIM_SMTP_PORT = "SCIM_SMTP_PORT"  # 465 = implicit TLS
+SCIM_SMTP_USERNAME = "SCIM_SMTP_USERNAME"
+SCIM_SMTP_PASSWORD = "SCIM_SMTP_PASSWORD"  # a Key Vault reference in Azure
+SCIM_SMTP_STARTTLS = "SCIM_SMTP_STARTTLS"  # true | false
+SCIM_ACS_ENDPOINT = "SCIM_ACS_ENDPOINT"  # https://<resource>.communication.azure.com, managed identity
+MAIL_SETTINGS: tuple[str, ...] = (
+    SCIM_MAIL_CHANNEL,
+    SCIM_MAIL_FROM,
+    SCIM_SMTP_HOST,
+    SCIM_SMTP_PORT,
+    SCIM_SMTP_USERNAME,
+    SCIM_SMTP_PASSWORD,
+    SCIM_SMTP_STARTTLS,
+    SCIM_ACS_ENDPOINT,
+)
 
 APP_SETTINGS: tuple[str, ...] = (
     SCIM_STORAGE_ENDPOINT,
@@ -24,6 +43,7 @@ APP_SETTINGS: tuple[str, ...] = (
     SCIM_RECONCILE_SCHEDULE,
     SCIM_RECONCILE_INTERVAL_MINUTES,
     SCIM_RECONCILE_TIME_BUDGET_SECONDS,
+    *MAIL_SETTINGS,
 )
 """Settings the deployed app reads (SCIM_STORAGE_CONNECTION_STRING is local-only: Azure uses identity)."""
 
@@ -50,6 +70,42 @@ AZURITE_CONNECTION_STRING = (
 )
 
 
+MAIL_CHANNELS = ("capture", "smtp", "acs")
+CAPTURE_SMTP_PORT = 2525  # where `make run` starts tools.mailcapture
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    channel: str = "capture"
+    sender: str = "invitations@scim.localhost"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = CAPTURE_SMTP_PORT
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    acs_endpoint: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MailSettings:
+        """Unset values take the channel's defaults: capture is plain SMTP to loopback, smtp is STARTTLS
+        on 587. Whether the result is usable is checked where the channel is built (shared.mail.channels)."""
+        channel = (env.get(SCIM_MAIL_CHANNEL) or "capture").lower()
+        capture = channel == "capture"
+        starttls = (env.get(SCIM_SMTP_STARTTLS) or ("false" if capture else "true")).lower()
+        if starttls not in ("true", "false"):
+            raise ValueError(f"{SCIM_SMTP_STARTTLS} must be true or false.")
+        return cls(
+            channel=channel,
+            sender=env.get(SCIM_MAIL_FROM) or cls.sender,
+            smtp_host=env.get(SCIM_SMTP_HOST) or ("127.0.0.1" if capture else ""),
+            smtp_port=int(env.get(SCIM_SMTP_PORT) or (CAPTURE_SMTP_PORT if capture else 587)),
+            smtp_username=env.get(SCIM_SMTP_USERNAME) or None,
+            smtp_password=env.get(SCIM_SMTP_PASSWORD) or None,
+            smtp_starttls=starttls == "true",
+            acs_endpoint=env.get(SCIM_ACS_ENDPOINT) or None,
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     storage_endpoint: str | None
@@ -58,6 +114,7 @@ class Settings:
     reconcile_schedule: str
     reconcile_interval_minutes: int
     reconcile_time_budget_seconds: int
+    mail: MailSettings = MailSettings()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +127,7 @@ class Settings:
             reconcile_schedule=env.get(SCIM_RECONCILE_SCHEDULE) or DEFAULT_RECONCILE_SCHEDULE,
             reconcile_interval_minutes=int(env.get(SCIM_RECONCILE_INTERVAL_MINUTES) or 45),
             reconcile_time_budget_seconds=int(env.get(SCIM_RECONCILE_TIME_BUDGET_SECONDS) or 240),
+            mail=MailSettings.from_env(env),
         )
 
 

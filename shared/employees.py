@@ -1,15 +1,17 @@
-"""Admin operations on employees: list, invite, activate, delete archived. Status rules live in
-shared.lifecycle; every operation writes its audit event in the same transaction as the change."""
+"""Admin operations on employees: list, invite, retry an invitation, activate, delete archived. Status rules
+live in shared.lifecycle, delivery in shared.invitations; every operation writes its audit event in the
+same transaction as the change."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from shared import audit, invitations
+from shared import audit, clock, invitations
 from shared.audit import ACTOR_ADMIN, Target
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events import outbox
-from shared.lifecycle import STAGED, STATUSES, activate, check_deletable, invite
+from shared.lifecycle import STAGED, STATUSES, activate, check_deletable, check_invitable
 from shared.membership import MemberWork
 from shared.membership import apply as apply_members
 from shared.store import keys
@@ -36,6 +38,9 @@ def view(row: Entity) -> dict[str, Any]:
         "invitedAt": row.get("invitedAt"),
         "activatedAt": row.get("activatedAt"),
         "archivedAt": row.get("archivedAt"),
+        "invitationState": row.get("invitationState") or None,
+        "invitationError": row.get("invitationError") or None,
+        "statusDetail": invitations.status_detail(row),
     }
 
 
@@ -76,20 +81,37 @@ def _transition(
     tenant_id: str,
     row: Entity,
     updates: dict[str, Any],
-    action: str,
     extra: list[Op],
+    *,
+    action: str | None = None,
     actor: str = ACTOR_ADMIN,
 ) -> Entity:
+    """Merge updates into the employee with extra ops and (when action is given) its audit event; extra
+    may carry its own event instead."""
     merged = {"PartitionKey": tenant_id, "RowKey": row["RowKey"], **updates}
     target = Target("Employee", keys.user_id(row["RowKey"]), row.get("userName"))
     ops = [Op("merge", merged, etag_of(row))] + extra
-    ops.append(Op("create", audit.event_entity(tenant_id, actor, action, target, changed=sorted(updates))))
-    ops += outbox.change_ops(tenant_id, tenant_id, action, target, data=event_data({**row, **updates}))
+    if action is not None:
+        ops.append(Op("create", audit.event_entity(tenant_id, actor, action, target, changed=sorted(updates))))
+        ops += outbox.change_ops(tenant_id, tenant_id, action, target, data=event_data({**row, **updates}))
     try:
         storage.directory.transact(ops)
     except EtagMismatch as exc:
         raise Conflict("The employee changed while this ran; retry.") from exc
     return {**row, **updates}
+
+
+# "Invite all staged" above this many needs the count confirmed: a mis-scoped Entra assignment can stage
+# a whole company, and one click would mail all of it.
+CONFIRM_ABOVE = 500
+# The first delivery attempts run inside the request that queued them, within this time; whatever is
+# left stays queued for reconciliation.
+REQUEST_DELIVERY_SECONDS = 10.0
+
+
+def _needs_invitation(row: Entity) -> bool:
+    """Staged with no invitation on its way (none yet, or the last one was given up or cancelled)."""
+    return (row.get("status") or STAGED) == STAGED and row.get("invitationState") not in invitations.OPEN
 
 
 def invite_employees(
@@ -98,33 +120,87 @@ def invite_employees(
     *,
     ids: list[str] | None = None,
     all_staged: bool = False,
+    confirm_count: int | None = None,
     actor: str = ACTOR_ADMIN,
 ) -> list[dict[str, Any]]:
-    """Invite chosen employees (or every staged one): status `invited`, an outbox row, then delivery."""
+    """Queue an invitation for each chosen employee (or every staged one) that has none on its way, then
+    try to deliver them within REQUEST_DELIVERY_SECONDS. Idempotent: a second click finds the invitation
+    of the first and queues nothing; an employee already invited is left as it is."""
     if all_staged:
-        rows = [
-            r for r in storage.directory.query(tenant_id, prefix=keys.USER) if (r.get("status") or STAGED) == STAGED
-        ]
+        rows = [r for r in storage.directory.query(tenant_id, prefix=keys.USER) if _needs_invitation(r)]
+        if len(rows) > CONFIRM_ABOVE and confirm_count != len(rows):
+            raise Conflict(
+                f"{len(rows)} staged employees would be invited (more than {CONFIRM_ABOVE}); "
+                f"confirm with confirmCount {len(rows)} (CLI: --confirm-count {len(rows)})."
+            )
     elif ids:
         rows = [_get(storage, tenant_id, i) for i in ids]
         for row in rows:
-            invite(row)  # validate all before changing any
+            check_invitable(row)  # validate all before changing any
     else:
         raise Invalid("Name employees to invite (ids) or choose all staged employees.")
-    results = []
+    pending: list[tuple[str, str]] = []
     for row in rows:
-        outbox = invitations.queue_ops(
-            tenant_id, {**row, "employeeId": row.get("employeeId") or keys.user_id(row["RowKey"])}
-        )
-        updated = _transition(storage, tenant_id, row, invite(row), "employee.invite", outbox, actor)
-        state = invitations.deliver(storage, tenant_id, outbox[0].entity)
-        results.append({**view(updated), "invitation": state})
+        user_id = keys.user_id(row["RowKey"])
+        if _needs_invitation(row):
+            fields, ops = invitations.queue(tenant_id, row, actor)
+            _transition(storage, tenant_id, row, fields, ops)
+            pending.append((user_id, fields["invitationId"]))
+        elif (row.get("status") or STAGED) == STAGED:
+            pending.append((user_id, row["invitationId"]))  # a duplicate click: the same invitation
+    return _deliver_now(storage, tenant_id, pending, actor) + [
+        {**view(r), "invitation": r.get("invitationState") or None}
+        for r in rows
+        if (r.get("status") or STAGED) != STAGED
+    ]
+
+
+def _deliver_now(storage: Storage, tenant_id: str, pending: list[tuple[str, str]], actor: str) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + REQUEST_DELIVERY_SECONDS
+    results = []
+    for user_id, invitation_id in pending:
+        left = deadline - time.monotonic()
+        state = invitations.QUEUED
+        if left > 0:
+            timeout = min(left, invitations.ATTEMPT_TIMEOUT_SECONDS)
+            state = invitations.attempt(storage, tenant_id, user_id, invitation_id, timeout=timeout, actor=actor)
+        results.append({**view(_get(storage, tenant_id, user_id)), "invitation": state})
     return results
+
+
+def retry_invitation(storage: Storage, tenant_id: str, user_id: str) -> dict[str, Any]:
+    """The admin's retry of a failed or given-up invitation: it is due again now with a fresh attempt
+    count, and the first attempt runs inside this request."""
+    row = _get(storage, tenant_id, user_id)
+    if (row.get("status") or STAGED) != STAGED or row.get("invitationState") not in (
+        invitations.FAILED,
+        invitations.GIVEN_UP,
+    ):
+        raise Conflict(f"{row.get('userName')} has no failed invitation to retry.")
+    invitation = invitations.invitation_row(storage, tenant_id, user_id, row["invitationId"])
+    if invitation is None:
+        raise Conflict(f"{row.get('userName')} has no failed invitation to retry.")
+    reset = {
+        "PartitionKey": tenant_id,
+        "RowKey": invitation["RowKey"],
+        "state": invitations.QUEUED,
+        "attempts": 0,
+        "nextAttempt": clock.iso(),
+    }
+    _transition(
+        storage,
+        tenant_id,
+        row,
+        {"invitationState": invitations.QUEUED},
+        [Op("merge", reset, etag_of(invitation))],
+        action="employee.invite.retry",
+    )
+    return _deliver_now(storage, tenant_id, [(user_id, row["invitationId"])], ACTOR_ADMIN)[0]
 
 
 def activate_employee(storage: Storage, tenant_id: str, user_id: str) -> dict[str, Any]:
     row = _get(storage, tenant_id, user_id)
-    return view(_transition(storage, tenant_id, row, activate(row), "employee.activate", []))
+    return view(_transition(storage, tenant_id, row, activate(row), [], action="employee.activate"))
 
 
 def delete_employee(

@@ -1,4 +1,5 @@
-"""The employee lifecycle of a provisioned user: staged -> invited -> active, archived from any of them.
+"""The employee lifecycle of a provisioned user: staged -> invited (once the invitation e-mail was
+accepted by the mail channel) -> active, archived from any of them.
 
 SCIM owns `active` and existence; the product owns invitation and activation. Every status change is
 a plain function of the row's fields so SCIM writes and admin actions apply the same rules.
@@ -18,8 +19,9 @@ ARCHIVED = "archived"
 STATUSES = (STAGED, INVITED, ACTIVE, ARCHIVED)
 
 
-def initial(auto_invite: bool, active: bool, previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Fields of a user created through SCIM. `previous` is the archived employee this userName had
+def initial(active: bool, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Fields of a user created through SCIM: staged (automatic invitation queues an invitation, and the
+    employee turns invited once it is delivered). `previous` is the archived employee this userName had
     before a SCIM delete: the same employee comes back, in the status it had before archiving."""
     now = clock.iso()
     if previous:
@@ -31,8 +33,8 @@ def initial(auto_invite: bool, active: bool, previous: dict[str, Any] | None = N
             "activatedAt": previous.get("activatedAt"),
         }
     else:
-        before = INVITED if auto_invite else STAGED
-        fields = {"employeeSince": now, "invitedAt": now if auto_invite else None, "activatedAt": None}
+        before = STAGED
+        fields = {"employeeSince": now, "invitedAt": None, "activatedAt": None}
     if active:
         fields.update(status=before, statusBefore=None, archivedAt=None)
     else:
@@ -56,12 +58,22 @@ def on_scim_delete(row: dict[str, Any]) -> dict[str, Any]:
     return updates
 
 
-def invite(row: dict[str, Any]) -> dict[str, Any]:
+def check_invitable(row: dict[str, Any]) -> None:
     if row.get("status") not in (STAGED, INVITED):
         raise Conflict(
             f"Only staged or invited employees can be invited; {row.get('userName')} is {row.get('status')}."
         )
-    return {"status": INVITED, "invitedAt": clock.iso()}
+
+
+def delivered(row: dict[str, Any]) -> dict[str, Any]:
+    """Field updates once the channel accepted the invitation: a staged employee turns invited (one
+    archived meanwhile comes back as invited when restored)."""
+    now = clock.iso()
+    if (row.get("status") or STAGED) == STAGED:
+        return {"status": INVITED, "invitedAt": now}
+    if row.get("status") == ARCHIVED and (row.get("statusBefore") or STAGED) == STAGED:
+        return {"statusBefore": INVITED, "invitedAt": now}
+    return {}
 
 
 def activate(row: dict[str, Any]) -> dict[str, Any]:

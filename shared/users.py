@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared import clock, invitations, lifecycle
-from shared.audit import Target
+from shared.audit import ACTOR_SCIM, Target
 from shared.employees import event_data
 from shared.indexes import USER_INDEXES, index_ops, removal_ops
 from shared.membership import MemberWork, user_group_ids
@@ -100,7 +100,7 @@ def create_user(scope: Scope, body: Any) -> dict[str, Any]:
             raise _uniqueness(user_name)
     user_id = new_id()
     now = clock.iso()
-    fields = lifecycle.initial(scope.auto_invite, doc.get("active", True) is not False, previous)
+    fields = lifecycle.initial(doc.get("active", True) is not False, previous)
     fields.setdefault("employeeId", None)
     fields["employeeId"] = fields["employeeId"] or user_id
     entity = _row(scope, user_id, doc, {**fields, "created": now})
@@ -121,13 +121,28 @@ def create_user(scope: Scope, body: Any) -> dict[str, Any]:
         changed=changed_attributes({}, doc, SCHEMA),
         data=event_data(entity),
     )
-    if entity.get("status") == lifecycle.INVITED and not (previous and previous.get("invitedAt")):
-        ops += invitations.queue_ops(scope.tenant_id, entity)
+    invite = scope.auto_invite and previous is None and entity.get("status") == lifecycle.STAGED
+    if invite:
+        invitation, invitation_ops = invitations.queue(scope.tenant_id, entity, ACTOR_SCIM)
+        entity.update(invitation)  # ops[0] holds this dict: the employee row is written with its invitation
+        ops += invitation_ops
     try:
         etags = _submit(scope, ops, user_name)
     except EtagMismatch as exc:
         raise _uniqueness(user_name) from exc  # a concurrent create took or restored this userName first
-    return to_resource(scope, with_etag(entity, etags[0]))
+    created = with_etag(entity, etags[0])
+    if invite:
+        # Automatic invitation takes the admin's path: the first attempt now, within a bounded time.
+        invitations.attempt(
+            scope.storage,
+            scope.tenant_id,
+            user_id,
+            invitation["invitationId"],
+            timeout=invitations.ATTEMPT_TIMEOUT_SECONDS,
+            actor=ACTOR_SCIM,
+        )
+        created = scope.storage.directory.get(scope.tenant_id, entity["RowKey"]) or created
+    return to_resource(scope, created)
 
 
 def get_entity(scope: Scope, user_id: str) -> Entity:

@@ -54,6 +54,30 @@ param reconcileIntervalMinutes int
 @description('Time box of one reconciliation timer run, in seconds.')
 param reconcileTimeBudgetSeconds int
 
+@description('Invitation e-mail channel: acs or smtp.')
+param mailChannel string
+
+@description('Sender address of the invitations.')
+param mailFrom string
+
+@description('Communication Service endpoint (channel acs).')
+param acsEndpoint string
+
+@description('SMTP server (channel smtp).')
+param smtpHost string
+
+@description('SMTP port; 465 means implicit TLS.')
+param smtpPort int
+
+@description('SMTP login; empty for none.')
+param smtpUsername string
+
+@description('Use STARTTLS.')
+param smtpStartTls bool
+
+@description('Key Vault secret URI of the SMTP password; empty for none.')
+param smtpPasswordSecretUri string
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225:Zone redundancy on Flex Consumption is a regional opt-in not offered in every region; enable it per environment.
   name: planName
@@ -89,6 +113,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   }
   properties: {
     serverFarmId: plan.id
+    keyVaultReferenceIdentity: identityId // resolves @Microsoft.KeyVault(...) settings (the SMTP password)
     httpsOnly: true
     clientCertEnabled: false
     publicNetworkAccess: 'Enabled'
@@ -146,6 +171,14 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     SCIM_RECONCILE_SCHEDULE: reconcileSchedule
     SCIM_RECONCILE_INTERVAL_MINUTES: string(reconcileIntervalMinutes)
     SCIM_RECONCILE_TIME_BUDGET_SECONDS: string(reconcileTimeBudgetSeconds)
+    SCIM_MAIL_CHANNEL: mailChannel
+    SCIM_MAIL_FROM: mailFrom
+    SCIM_ACS_ENDPOINT: acsEndpoint
+    SCIM_SMTP_HOST: smtpHost
+    SCIM_SMTP_PORT: string(smtpPort)
+    SCIM_SMTP_USERNAME: smtpUsername
+    SCIM_SMTP_STARTTLS: smtpStartTls ? 'true' : 'false'
+    SCIM_SMTP_PASSWORD: empty(smtpPasswordSecretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${smtpPasswordSecretUri})'
   }
 }
 

@@ -67,7 +67,6 @@ _BY_ACTION = {
     "user.enable": EMPLOYEE_RESTORED,
     "user.disable": EMPLOYEE_ARCHIVED,
     "user.delete": EMPLOYEE_ARCHIVED,  # SCIM delete archives; the admin's delete is employee.deleted
-    "employee.invite": EMPLOYEE_INVITED,
     "employee.invited": EMPLOYEE_INVITED,
     "employee.activate": EMPLOYEE_ACTIVATED,
     "employee.delete": EMPLOYEE_DELETED,

@@ -25,6 +25,7 @@ from shared.store.table import Row, timestamp_of
 PAGE_SIZE = 200  # user rows per unit of the invite and purge scans: each hit costs a few calls
 JOURNAL_QUIET = timedelta(minutes=5)  # longer than a request can live (the HTTP timeout is 230 s)
 WEBHOOK_SECONDS = 30.0  # one unit of webhook delivery; what is left waits for the next cycle
+DELIVER_BATCH = 20  # invitations per unit of the deliver phase: each may wait on the mail channel
 _MORE = "more"  # resume point of phases whose own rows say what is left (finished journals are gone)
 
 
@@ -95,12 +96,15 @@ def _user_id(row: dict[str, Any]) -> str:
 
 
 def _invite(work: Work, resume_point: str | None) -> str | None:
-    """With automatic invitation on, employees still staged (from before it was switched on) are invited."""
+    """With automatic invitation on, employees still staged (from before it was switched on) are invited;
+    ones whose invitation is on its way or was given up are left to the deliver phase and the admin."""
     if not work.tenant["autoInvite"]:
         return None
-    rows, next_point = _user_page(work, resume_point, ["status", "deleted"])
+    rows, next_point = _user_page(work, resume_point, ["status", "deleted", "invitationState"])
     for row in rows:
         if (row.get("status") or lifecycle.STAGED) != lifecycle.STAGED or row.get("deleted"):
+            continue
+        if row.get("invitationState") in (*invitations.OPEN, invitations.GIVEN_UP):
             continue
         try:
             invited = employees.invite_employees(
@@ -108,15 +112,19 @@ def _invite(work: Work, resume_point: str | None) -> str | None:
             )
         except DomainError:
             continue  # SCIM archived or deleted the user since the page was read
-        work.invitations.update(r["invitation"] for r in invited)
+        work.invitations.update(invitations.outcome(r["invitation"] or "") for r in invited)
     return next_point
 
 
 def _deliver(work: Work, resume_point: str | None) -> str | None:
-    """Outbox rows not yet delivered, when their backoff is over (given up after MAX_ATTEMPTS)."""
-    for row in invitations.due(work.storage, work.tenant_id):
-        work.invitations[invitations.deliver(work.storage, work.tenant_id, row)] += 1
-    return None
+    """Invitations not yet delivered, when their backoff is over, and ones whose sender died mid-send
+    (lease over: sent again, with the same Message-ID); given up after MAX_ATTEMPTS. A batch per unit, so
+    the runner checks its time box between batches even when the channel is slow; an attempted row is no
+    longer due, so the next unit takes the rest."""
+    rows = invitations.due(work.storage, work.tenant_id)
+    for row in rows[:DELIVER_BATCH]:
+        work.invitations[invitations.outcome(invitations.deliver(work.storage, work.tenant_id, row))] += 1
+    return _MORE if len(rows) > DELIVER_BATCH else None
 
 
 def _webhooks(work: Work, resume_point: str | None) -> str | None:

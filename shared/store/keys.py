@@ -26,7 +26,9 @@ GROUP_EXTERNAL_ID_INDEX = "IXG:"
 MEMBER = "M:"  # group -> user
 MEMBER_OF = "R:"  # user -> group
 AUDIT = "A:"
-OUTBOX = "O:"
+OUTBOX = "O:"  # invitation rows: O:<userId>:<invitationId>
+INVITATION_SETTINGS = "OT:invitation"  # the tenant's invitation template and send rate
+INVITATION_RATE = "OR:rate"  # the tenant's current send-rate window
 
 
 def encode_value(value: str, *, case_insensitive: bool = False) -> str:

@@ -10,6 +10,7 @@ import uuid
 import pytest
 import requests
 
+from tests.support.mail import mails_to
 from tests.support.scim import ScimClient, user_body
 
 TIMEOUT = 60
@@ -173,3 +174,24 @@ def test_deletes_leave_no_index_rows_for_reconciliation_to_repair(tenant, live_s
     )
     [report] = ran.json()
     assert report["complete"] is True and report["repairs"] == {} and report["repairsTotal"] == 0, report["repairs"]
+
+
+def test_invitation_endpoints(tenant, mail_capture):
+    admin = tenant["admin"]
+    [staged] = _provision(tenant, "api-invite@example.com")
+    assert admin.get("/invitation-template").json()["default"] is True
+    patch = requests.patch(
+        f"{admin.tenant}/invitation-template", json={"subject": "{displayName}, join us"}, timeout=TIMEOUT
+    )
+    assert patch.status_code == 200 and patch.json()["subject"] == "{displayName}, join us"
+    for body in ({"subject": "{secret}"}, {"ratePerMinute": 0}, {"colour": "red"}, {}, {"reset": "yes"}):
+        refused = requests.patch(f"{admin.tenant}/invitation-template", json=body, timeout=TIMEOUT)
+        assert refused.status_code == 400 and refused.json()["detail"], body
+    retry = admin.post(f"/employees/{staged}/invitation/retry")
+    assert retry.status_code == 409 and "no failed invitation" in retry.json()["detail"]
+    assert admin.post("/employees/invite", {"allStaged": True, "confirmCount": "x"}).status_code == 400
+    [invited] = admin.post("/employees/invite", {"allStaged": True, "confirmCount": 1}).json()
+    assert invited["status"] == "invited" and invited["invitation"] == "sent"
+    [mail] = mails_to(mail_capture, "api-invite@example.com")
+    [sent] = admin.get("/outbox", params={"state": "sent"}).json()
+    assert str(mail.message["Subject"]) == sent["subject"] and sent["html"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import requests
 
+from tests.support.mail import mails_to
 from tests.support.scim import ScimClient, user_body
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ def cli_json(azurite: str, *args: str):
     return json.loads(done.stdout)
 
 
-def test_cli_contract(azurite, live_server):
+def test_cli_contract(azurite, live_server, mail_capture):
     created = cli_json(azurite, "tenant", "create", "--name", "Contoso")
     tenant = created["tenantId"]
     assert created["tenantUrl"].endswith("/scim/v2") and created["token"].startswith("scimgw_")
@@ -51,7 +52,8 @@ def test_cli_contract(azurite, live_server):
     assert [(e["id"], e["userName"], e["status"]) for e in listed] == [(user["id"], "cli@example.com", "staged")]
     assert cli_json(azurite, "employees", "list", "--tenant", tenant, "--status", "invited") == []
     invited = cli_json(azurite, "employees", "invite", "--tenant", tenant, "--id", user["id"])
-    assert invited[0]["status"] == "invited"
+    assert invited[0]["status"] == "invited"  # the configured channel (the capture server) accepted the mail
+    assert len(mails_to(mail_capture, "cli@example.com")) == 1
     assert cli(azurite, "employees", "activate", "--tenant", tenant, "--id", user["id"]).returncode == 0
     refused = cli(azurite, "employees", "delete", "--tenant", tenant, "--id", user["id"])
     assert refused.returncode == 1 and "archived" in refused.stderr
@@ -68,7 +70,8 @@ def test_cli_contract(azurite, live_server):
         "integration.enable",
         "settings.update",
         "user.create",
-        "employee.invite",
+        "employee.invite.queued",
+        "employee.invited",
         "employee.activate",
         "user.delete",
         "employee.delete",
@@ -112,7 +115,8 @@ def test_admin_http_api(live_server):
     health = requests.get(f"{api}/tenants/{tid}/health", timeout=30).json()
     assert health["requestsLast24h"] >= 1 and health["lastRequest"]
     audit = requests.get(f"{api}/tenants/{tid}/audit", params={"action": "employee"}, timeout=30).json()["events"]
-    assert {e["action"] for e in audit} == {"employee.activate"}
+    # automatic invitation: queued and delivered inside the SCIM create, then the admin's activation
+    assert {e["action"] for e in audit} == {"employee.invite.queued", "employee.invited", "employee.activate"}
     assert requests.get(f"{api}/tenants/nope", timeout=30).status_code == 404
 
 
@@ -124,3 +128,27 @@ def test_cli_reconcile_and_cycles(azurite):
     cycles = cli_json(azurite, "cycles", "--tenant", tenant, "--limit", "5")
     assert len(cycles) == 1 and {"scim", "repairs", "durationSeconds", "storageCalls"} <= set(cycles[0])
     assert cli(azurite, "cycles", "--tenant", "missing").returncode == 1
+
+
+def test_cli_invitation_template_retry_and_confirmation(azurite, live_server, mail_capture, tmp_path):
+    tenant = cli_json(azurite, "tenant", "create", "--name", "Fabrikam")["tenantId"]
+    assert cli_json(azurite, "employees", "template", "--tenant", tenant)["default"] is True
+    text = tmp_path / "text.txt"
+    text.write_text("Hi {displayName}, join {organisation}: {invitationUrl} (until {expires})")
+    changed = cli_json(
+        azurite, "employees", "template", "--tenant", tenant, "--subject", "Join {organisation}",
+        "--text-file", str(text), "--rate-per-minute", "30",
+    )  # fmt: skip
+    assert (changed["subject"], changed["ratePerMinute"], changed["default"]) == ("Join {organisation}", 30, False)
+    refused = cli(azurite, "employees", "template", "--tenant", tenant, "--subject", "{password}")
+    assert refused.returncode == 1 and "unknown placeholder" in refused.stderr
+
+    scim = ScimClient(live_server + "/scim/v2", cli_json(azurite, "tenant", "token", "--tenant", tenant)["token"])
+    user = scim.post("/Users", user_body("templated-cli@example.com")).json()
+    retry = cli(azurite, "employees", "retry-invite", "--tenant", tenant, "--id", user["id"])
+    assert retry.returncode == 1 and "no failed invitation" in retry.stderr
+    assert cli_json(azurite, "employees", "invite", "--tenant", tenant, "--all-staged", "--confirm-count", "1")
+    [mail] = mails_to(mail_capture, "templated-cli@example.com")
+    assert str(mail.message["Subject"]) == "Join Fabrikam" and "join Fabrikam: http" in mail.part("plain")
+    [sent] = cli_json(azurite, "employees", "outbox", "--tenant", tenant, "--state", "sent")
+    assert sent["subject"] == "Join Fabrikam" and sent["text"].startswith("Hi ")

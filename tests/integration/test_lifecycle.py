@@ -10,6 +10,7 @@ from shared.errors import Conflict
 from shared.lifecycle import ACTIVE, ARCHIVED, INVITED, STAGED
 from shared.scim.schema import EMPLOYEE
 from tests.integration.conftest import make_scope
+from tests.support.mail import mails_to
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
@@ -26,7 +27,7 @@ def _actions(storage, tenant_id: str) -> list[str]:
     return [e["action"] for e in list_events(storage, tenant_id, limit=1000)[0]]
 
 
-def test_full_lifecycle(storage, tenant, scope):
+def test_full_lifecycle(storage, tenant, scope, mail_capture):
     tid = tenant["tenantId"]
     user = users.create_user(
         scope, {"userName": "life@example.com", "emails": [{"value": "life@example.com", "type": "work"}]}
@@ -36,8 +37,9 @@ def test_full_lifecycle(storage, tenant, scope):
     with pytest.raises(Conflict):
         employees.activate_employee(storage, tid, user["id"])  # only invited employees activate
     result = employees.invite_employees(storage, tid, ids=[user["id"]])
-    assert result[0]["status"] == INVITED and result[0]["invitation"] == invitations.SENT
+    assert result[0]["status"] == INVITED and result[0]["invitation"] == invitations.SENT  # the channel accepted
     assert invitations.list_outbox(storage, tid)[0]["to"] == "life@example.com"
+    assert mails_to(mail_capture, "life@example.com")
     assert employees.activate_employee(storage, tid, user["id"])["status"] == ACTIVE
     with pytest.raises(Conflict):
         employees.delete_employee(storage, tid, user["id"])  # only archived employees can be deleted
@@ -53,7 +55,8 @@ def test_full_lifecycle(storage, tenant, scope):
     actions = _actions(storage, tid)
     for expected in (
         "user.create",
-        "employee.invite",
+        "employee.invite.queued",
+        "employee.invited",
         "employee.activate",
         "user.disable",
         "user.enable",
@@ -84,14 +87,15 @@ def test_automatic_invitation(storage, tenant):
     auth = tenants.authenticate(storage, tenant["token"])
     assert auth.auto_invite
     user = users.create_user(make_scope(storage, tid, auto_invite=True), {"userName": "auto@example.com"})
-    assert user[EMPLOYEE]["status"] == INVITED
-    assert [o["state"] for o in invitations.list_outbox(storage, tid)] == [invitations.PENDING]
+    assert user[EMPLOYEE]["status"] == INVITED  # the same path as the admin's click: delivered at once
+    assert [o["state"] for o in invitations.list_outbox(storage, tid)] == [invitations.SENT]
+    assert "employee.invite.queued" in _actions(storage, tid) and "employee.invited" in _actions(storage, tid)
     assert "settings.update" in _actions(storage, tid)
 
 
 def test_invite_all_staged(storage, tenant, scope):
     tid = tenant["tenantId"]
-    ids = [users.create_user(scope, {"userName": f"staged{i}"})["id"] for i in range(3)]
+    ids = [users.create_user(scope, {"userName": f"staged{i}@example.com"})["id"] for i in range(3)]
     employees.invite_employees(storage, tid, ids=[ids[0]])
     employees.activate_employee(storage, tid, ids[0])
     invited = employees.invite_employees(storage, tid, all_staged=True)
@@ -99,20 +103,18 @@ def test_invite_all_staged(storage, tenant, scope):
     assert _status(storage, tid, ids[0]) == ACTIVE
 
 
-def test_failed_invitation_delivery_is_recorded(storage, tenant, scope):
+def test_failed_invitation_delivery_is_recorded(storage, tenant, scope, mail_channel):
     class Broken:
-        def send(self, to, subject, body):
+        def send(self, message, timeout):
             raise ConnectionError("smtp down")
 
-    invitations.set_sender(Broken())
-    try:
-        user = users.create_user(scope, {"userName": "unlucky"})
-        result = employees.invite_employees(storage, tenant["tenantId"], ids=[user["id"]])
-    finally:
-        invitations.set_sender(invitations.RecordingSender())
-    assert result[0]["invitation"] == invitations.PENDING
+    mail_channel(Broken())
+    user = users.create_user(scope, {"userName": "unlucky@example.com"})
+    result = employees.invite_employees(storage, tenant["tenantId"], ids=[user["id"]])
+    assert result[0]["invitation"] == invitations.FAILED and result[0]["status"] == STAGED
+    assert result[0]["statusDetail"] == "invitation failed, retrying"
     row = invitations.list_outbox(storage, tenant["tenantId"])[0]
-    assert row["attempts"] == 1 and "smtp down" in row["lastError"]
+    assert row["attempts"] == 1 and row["lastError"] == "channel error: ConnectionError"
 
 
 def test_every_scim_mutation_is_audited_with_attribute_names_only(storage, tenant, scope):

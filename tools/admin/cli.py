@@ -16,7 +16,7 @@ from shared import admin, reconcile, tenants
 from shared.errors import DomainError
 from shared.events import delivery
 from shared.store.client import Storage, default_storage
-from tools.admin import oauth, webhooks
+from tools.admin import invitations, oauth, webhooks
 from tools.cli_types import positive_int
 
 DEMO_FILE = Path(".azurite/demo-tenant.json")
@@ -124,12 +124,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=positive_int, default=1000)
     p = with_tenant(
         leaf(
-            emp, "invite", lambda s, a: admin.invite(s, a.tenant, ids=a.id, all_staged=a.all_staged), "send invitations"
+            emp,
+            "invite",
+            lambda s, a: admin.invite(s, a.tenant, ids=a.id, all_staged=a.all_staged, confirm_count=a.confirm_count),
+            "send invitations (delivered through the configured mail channel)",
         )
     )
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--all-staged", action="store_true")
     who.add_argument("--id", action="append", help="SCIM id of an employee (repeatable)")
+    p.add_argument("--confirm-count", type=int, help="with --all-staged above 500: the number of staged employees")
+    p = with_tenant(
+        leaf(
+            emp,
+            "retry-invite",
+            lambda s, a: admin.retry_invitation(s, a.tenant, a.id),
+            "send a failed or given-up invitation again now",
+        )
+    )
+    p.add_argument("--id", required=True)
+    invitations.add_options(
+        with_tenant(leaf(emp, "template", invitations.template, "show or change the invitation e-mail template"))
+    )
     p = with_tenant(
         leaf(emp, "activate", lambda s, a: admin.activate(s, a.tenant, a.id), "mark an invited employee active")
     )
@@ -138,7 +154,15 @@ def build_parser() -> argparse.ArgumentParser:
         leaf(emp, "delete", lambda s, a: admin.delete_employee(s, a.tenant, a.id), "delete an archived employee")
     )
     p.add_argument("--id", required=True)
-    with_tenant(leaf(emp, "outbox", lambda s, a: admin.outbox(s, a.tenant), "invitation outbox and delivery state"))
+    p = with_tenant(
+        leaf(
+            emp,
+            "outbox",
+            lambda s, a: admin.outbox(s, a.tenant, state=a.state),
+            "invitations: delivery state and content",
+        )
+    )
+    p.add_argument("--state", choices=["queued", "sending", "sent", "failed", "givenUp", "cancelled"])
 
     p = with_tenant(
         leaf(

@@ -52,7 +52,7 @@ def _user_rows(tenant_id: str, index: int, user_id: str) -> list[Entity]:
         ENTERPRISE_USER: {"department": f"Dept {index % 25}", "employeeNumber": str(index)},
     }
     now = clock.iso()
-    fields = {k: v for k, v in lifecycle.initial(False, True).items() if v is not None}
+    fields = {k: v for k, v in lifecycle.initial(True).items() if v is not None}
     row: Entity = {
         **fields,
         "PartitionKey": tenant_id,

@@ -9,21 +9,13 @@ takes it (`x-functions-key` header or `?code=`), else 401; without it, the host 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 
 from werkzeug.wrappers import Request
 
+from shared.net import is_loopback
+
 FUNCTION_KEY_ENV = "LOCALHOST_FUNCTION_KEY"
 _KEYED_LEVELS = frozenset({"function", "admin"})
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name other than localhost may resolve to anything
 
 
 def check_bind(host: str, function_key: str | None) -> None:
