@@ -10,7 +10,7 @@ HTTP through the local host and a private in-memory Azurite.
 `python -m tools.bench import [--repeat N]`: wall time of `import function_app` in fresh processes
 (the module-level cost of a cold start).
 
-`python -m tools.bench cpu`: CPU milliseconds and storage calls per SCIM request kind, in-process
+`python -m tools.bench cpu [--repeat N]`: CPU milliseconds and storage calls per SCIM request kind, in-process
 (the app's functions called directly, one thread, no HTTP server) over a private in-memory Azurite.
 
 `python -m tools.bench compare [--users N --groups G --threads C] [--json FILE]`: the same Entra-shaped load
@@ -71,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         default="reconcile",
         choices=["reconcile", "requests", "import", "worst", "cpu", "compare"],
     )
-    parser.add_argument("--repeat", type=int, default=20, help="requests: calls per request kind; import: processes")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        help="requests: calls per request kind (20); import: processes (20); cpu: requests per kind and round (40)",
+    )
     parser.add_argument("--bulk", type=int, default=1000, help="requests: members added by the one large group PATCH")
     parser.add_argument("--users", type=int, help="reconcile: default 10,000; compare: default 300")
     parser.add_argument("--groups", type=int, help="reconcile: default 200; compare: default 10")
@@ -82,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.benchmark == "cpu":
-        print(cpu.describe(cpu.run()))
+        print(cpu.describe(cpu.run(requests=args.repeat or 40)))
         return 0
     if args.benchmark == "compare":
         result = compare.run(compare.Load(args.users or 300, args.groups or 10, args.threads))
@@ -93,14 +97,14 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.json).write_text(json.dumps(result, indent=2))
         return 0
     if args.benchmark == "requests":
-        _requests(args.repeat, args.bulk)
+        _requests(args.repeat or 20, args.bulk)
         return 0
     if args.benchmark == "worst":
         results = worst.run()
         print(json.dumps(results, indent=2) if args.json else worst.describe(results))
         return 0
     if args.benchmark == "import":
-        _import_time(args.repeat)
+        _import_time(args.repeat or 20)
         return 0
     shape = Shape(args.users or 10_000, args.groups or 200, args.memberships)
     try:
