@@ -105,7 +105,9 @@ coverage: setup
 mutate: setup
 	$(PY) -m tools.mutate $(MUTATE_ARGS)
 
-# tools.bench starts its own in-memory Azurite, so benchmarks never touch the `make run` data.
+# tools.bench starts its own in-memory Azurite, so benchmarks never touch the `make run` data. Default: the
+# side-by-side with scim2-server; other modes through BENCH_ARGS (e.g. BENCH_ARGS=cpu, BENCH_ARGS=reconcile).
+BENCH_ARGS ?= compare
 bench: setup
 	$(PY) -m tools.bench $(BENCH_ARGS)
 

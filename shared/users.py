@@ -89,10 +89,19 @@ def _submit(scope: Scope, ops: list[Op], user_name: str) -> list[str | None]:
 
 def create_user(scope: Scope, body: Any) -> dict[str, Any]:
     doc = clean_resource(body, SCHEMA)
+    try:
+        # A new userName, the common case, costs one transaction and no read: the name row it creates
+        # fails the whole transaction if the name is taken or left by a deleted user (to be restored).
+        return _create(scope, doc, optimistic=True)
+    except AlreadyExists:
+        return _create(scope, doc, optimistic=False)
+
+
+def _create(scope: Scope, doc: dict[str, Any], *, optimistic: bool) -> dict[str, Any]:
     user_name = doc["userName"]
     pk = scope.tenant_id
     directory = scope.storage.directory
-    index = directory.get(pk, keys.username_key(user_name))
+    index = None if optimistic else directory.get(pk, keys.username_key(user_name))
     previous: Entity | None = None
     if index is not None:
         previous = directory.get(pk, keys.user_key(index["ref"]))
@@ -127,7 +136,7 @@ def create_user(scope: Scope, body: Any) -> dict[str, Any]:
         entity.update(invitation)  # ops[0] holds this dict: the employee row is written with its invitation
         ops += invitation_ops
     try:
-        etags = _submit(scope, ops, user_name)
+        etags = directory.transact(ops) if optimistic else _submit(scope, ops, user_name)
     except EtagMismatch as exc:
         raise _uniqueness(user_name) from exc  # a concurrent create took or restored this userName first
     created = with_etag(entity, etags[0])

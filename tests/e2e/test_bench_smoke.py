@@ -85,3 +85,21 @@ def test_requests_benchmark():
 def test_import_benchmark():
     text = bench("import", "--repeat", "1")
     assert text.startswith("import function_app in a fresh process: median ") and "over 1 runs" in text
+
+
+def test_cpu_benchmark():
+    lines = bench("cpu", "--repeat", "2").splitlines()
+    kinds = ["GET /Users/{id}", "GET /Users?filter=userName eq", "POST /Users", "PATCH /Users/{id}"]
+    assert [line.split("  ")[0] for line in lines[1:5]] == kinds, lines
+    assert lines[0].split() == ["request", "kind", "CPU", "ms/request", "storage", "calls/request"]
+
+
+def test_compare_benchmark(tmp_path):
+    out = tmp_path / "compare.json"
+    text = bench("compare", "--users", "4", "--groups", "1", "--threads", "2", "--json", str(out))
+    assert text.splitlines()[-1].startswith("ratios ours/scim2-server: host CPU per request "), text
+    result = json.loads(out.read_text())
+    assert [run["server"] for run in result["runs"]] == ["scim2-server", "ours"]
+    for run in result["runs"]:  # 4 users x (miss, POST, GET, PATCH, hit) + 1 group + 1 member PATCH, retries aside
+        assert run["requests"] - sum(run["retried503"].values()) == 22
+    assert set(result["runs"][1]["cpuMsPerRequest"]) == {"our host", "Azurite", "load generator"}

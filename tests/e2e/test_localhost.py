@@ -251,6 +251,48 @@ def test_startup_line_access_log_and_default_public_base_url(sample):
     assert "z=1" not in log  # query strings carry filter values (personal data): the path only
 
 
+# --- persistent connections (HTTP/1.1 keep-alive, as the Functions host) --------------------------------
+
+
+def _exchange(connection: http.client.HTTPConnection, method: str, path: str, **kwargs) -> tuple[int, bytes]:
+    connection.request(method, path, **kwargs)
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def test_one_connection_serves_many_requests_even_when_a_body_is_left_unread(sample):
+    connection = http.client.HTTPConnection("127.0.0.1", sample["port"], timeout=10)
+    try:
+        assert _exchange(connection, "GET", "/items/new")[0] == 200
+        socket_ = connection.sock
+        assert socket_ is not None  # http.client drops the socket when the server says Connection: close
+        # 404 before any function ran: its body is never read, and must not be taken for the next request line
+        assert _exchange(connection, "OPTIONS", "/items/new", body=b"GET /items/42 HTTP/1.1\r\n\r\n")[0] == 404
+        status, body = _exchange(connection, "PUT", "/echo", body=b"payload")
+        assert (status, json.loads(body)["body"]) == (200, "payload")
+        chunked = iter([b"chun", b"ked"])
+        status, body = _exchange(connection, "PUT", "/echo", body=chunked, encode_chunked=True)
+        assert (status, json.loads(body)["body"]) == (200, "chunked")
+        assert _exchange(connection, "GET", "/boom")[0] == 500
+        status, body = _exchange(connection, "GET", "/items/42")
+        assert (status, json.loads(body)["function"]) == (200, "item_by_number")
+        assert connection.sock is socket_
+    finally:
+        connection.close()
+
+
+def test_a_client_that_asks_to_close_gets_its_connection_closed(sample):
+    connection = http.client.HTTPConnection("127.0.0.1", sample["port"], timeout=10)
+    try:
+        connection.request("GET", "/items/new", headers={"Connection": "close"})
+        response = connection.getresponse()
+        assert (response.status, response.getheader("Connection")) == (200, "close")
+        response.read()
+        assert connection.sock is None
+    finally:
+        connection.close()
+
+
 def test_non_loopback_bind_without_a_function_key_is_refused():
     env = {k: v for k, v in os.environ.items() if k != FUNCTION_KEY_ENV}
     command = [

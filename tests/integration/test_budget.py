@@ -49,11 +49,19 @@ def test_indexed_filters_cost_at_most_two_calls(scope, query):
     assert calls.total <= 2
 
 
-def test_create_user_is_one_transaction_and_one_read(scope):
+def test_create_user_is_one_transaction_and_no_read(scope):
     calls, _ = _calls(lambda: users.create_user(scope, _user("bob")))
-    assert calls.by_kind.get("transaction") == 1
-    assert calls.by_kind.get("read", 0) <= 1
-    assert calls.total <= 2
+    assert calls.by_kind == {"transaction": 1}
+
+
+def test_create_user_with_a_taken_or_deleted_name_reads_then_decides(scope):
+    user = users.create_user(scope, _user("dave"))
+    calls, _ = _calls(lambda: pytest.raises(ScimError, users.create_user, scope, _user("DAVE")))
+    assert calls.by_kind == {"transaction": 1, "read": 2}  # the failed attempt, the name row, its user
+    users.delete_user(scope, user["id"], None)
+    calls, restored = _calls(lambda: users.create_user(scope, _user("dave")))
+    assert calls.by_kind == {"transaction": 2, "read": 2}
+    assert restored["id"] != user["id"] and restored["userName"] == "dave"
 
 
 def test_patch_user_is_one_read_and_one_write(scope):

@@ -10,6 +10,13 @@ HTTP through the local host and a private in-memory Azurite.
 `python -m tools.bench import [--repeat N]`: wall time of `import function_app` in fresh processes
 (the module-level cost of a cold start).
 
+`python -m tools.bench cpu [--repeat N]`: CPU milliseconds and storage calls per SCIM request kind, in-process
+(the app's functions called directly, one thread, no HTTP server) over a private in-memory Azurite.
+
+`python -m tools.bench compare [--users N --groups G --threads C] [--json FILE]`: the same Entra-shaped load
+against scim2-server in memory and against our local host over Azurite, in one run: requests/s, p50/p99 per
+request kind, CPU per request per process, and a line of ratios.
+
 `python -m tools.bench worst [--json]`: CPU seconds of the most expensive request bodies within the 1 MiB
 limit, in-process on the protocol layer (target: none above ~2 s).
 """
@@ -28,7 +35,7 @@ from pathlib import Path
 from shared.config import Settings
 from shared.store.client import Storage
 from tools import processes
-from tools.bench import reconcile, requests_bench, worst
+from tools.bench import compare, cpu, reconcile, requests_bench, worst
 from tools.bench.seed import Shape
 
 
@@ -59,26 +66,47 @@ def _import_time(runs: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "benchmark", nargs="?", default="reconcile", choices=["reconcile", "requests", "import", "worst"]
+        "benchmark",
+        nargs="?",
+        default="reconcile",
+        choices=["reconcile", "requests", "import", "worst", "cpu", "compare"],
     )
-    parser.add_argument("--repeat", type=int, default=20, help="requests: calls per request kind; import: processes")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        help="requests: calls per request kind (20); import: processes (20); cpu: requests per kind and round (40)",
+    )
     parser.add_argument("--bulk", type=int, default=1000, help="requests: members added by the one large group PATCH")
-    parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--groups", type=int, default=200)
+    parser.add_argument("--users", type=int, help="reconcile: default 10,000; compare: default 300")
+    parser.add_argument("--groups", type=int, help="reconcile: default 200; compare: default 10")
+    parser.add_argument("--threads", type=int, default=8, help="compare: client threads")
     parser.add_argument("--memberships", type=int, default=50_000)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--json", nargs="?", const="-", metavar="FILE", help="print the figures as JSON (compare: also to FILE)"
+    )
     args = parser.parse_args(argv)
+    if args.benchmark == "cpu":
+        print(cpu.describe(cpu.run(requests=args.repeat or 40)))
+        return 0
+    if args.benchmark == "compare":
+        result = compare.run(compare.Load(args.users or 300, args.groups or 10, args.threads))
+        print(compare.describe(result))
+        if args.json == "-":
+            print(json.dumps(result, indent=2))
+        elif args.json:
+            Path(args.json).write_text(json.dumps(result, indent=2))
+        return 0
     if args.benchmark == "requests":
-        _requests(args.repeat, args.bulk)
+        _requests(args.repeat or 20, args.bulk)
         return 0
     if args.benchmark == "worst":
         results = worst.run()
         print(json.dumps(results, indent=2) if args.json else worst.describe(results))
         return 0
     if args.benchmark == "import":
-        _import_time(args.repeat)
+        _import_time(args.repeat or 20)
         return 0
-    shape = Shape(args.users, args.groups, args.memberships)
+    shape = Shape(args.users or 10_000, args.groups or 200, args.memberships)
     try:
         shape.check()
     except ValueError as exc:

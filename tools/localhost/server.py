@@ -8,9 +8,10 @@ import os
 import threading
 from pathlib import Path
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
 
 from tools.localhost.functions import index, load_app
+from tools.localhost.keepalive import KeepAliveRequestHandler
 from tools.localhost.keys import FUNCTION_KEY_ENV, check_bind
 from tools.localhost.timers import start_timers
 from tools.localhost.wsgi import FunctionsWsgi
@@ -28,7 +29,7 @@ def route_prefix(host_json: Path) -> str:
     return DEFAULT_ROUTE_PREFIX if prefix is None else prefix.strip("/")
 
 
-class RawPathRequestHandler(WSGIRequestHandler):
+class RawPathRequestHandler(KeepAliveRequestHandler):
     """Python's http.server folds a leading `//` in the request path (a guard for its file server); the
     Functions host does not, so the target is taken from the request line as sent."""
 
