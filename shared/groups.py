@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import clock
+from shared import clock, tally
 from shared.audit import Target
 from shared.indexes import GROUP_INDEXES, index_ops, removal_ops
 from shared.membership import MemberWork, group_member_ids
@@ -155,6 +155,7 @@ def create_group(scope: Scope, body: Any) -> dict[str, Any]:
     work.guards = _require_users(scope, work.add)
     entity = _row(scope, group_id, doc, {})
     ops = [Op("create", entity)] + index_ops(GROUP_INDEXES, scope.tenant_id, group_id, None, entity)
+    ops.append(tally.change_op(scope.tenant_id, keys.GROUP, group_id, tally.CREATED))
     changed = sorted(k for k in doc if k != "schemas") + (["members"] if work.add else [])
     ops.append(
         audit_op(
@@ -273,6 +274,7 @@ def delete_group(scope: Scope, group_id: str, if_match: str | None = None) -> No
     ops = [Op("delete", {"PartitionKey": pk, "RowKey": entity["RowKey"]}, etag_of(entity))]
     ops += removal_ops(GROUP_INDEXES, pk, group_id, entity)
     ops.append(audit_op(scope, "group.delete", Target("Group", group_id, entity["displayName"])))
+    ops.append(tally.change_op(pk, keys.GROUP, group_id, tally.DELETED))
     try:
         apply_members(scope.storage, pk, ops, MemberWork(purge_group=group_id))
     except EtagMismatch as exc:

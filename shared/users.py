@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import clock, invitations, lifecycle
+from shared import clock, invitations, lifecycle, tally
 from shared.audit import Target
 from shared.indexes import USER_INDEXES, index_ops, removal_ops
 from shared.membership import MemberWork, user_group_ids
@@ -113,6 +113,7 @@ def create_user(scope: Scope, body: Any) -> dict[str, Any]:
         ops.append(Op("create", index_row))
     ops += index_ops(USER_INDEXES, pk, user_id, None, entity, with_name=False)  # the name row is handled above
     action = "user.restore" if previous is not None else "user.create"
+    ops.append(tally.change_op(pk, keys.USER, user_id, tally.CREATED))
     ops.append(audit_op(scope, action, Target("User", user_id, user_name), changed=changed_attributes({}, doc, SCHEMA)))
     if entity.get("status") == lifecycle.INVITED and not (previous and previous.get("invitedAt")):
         ops += invitations.queue_ops(scope.tenant_id, entity)
@@ -201,6 +202,7 @@ def delete_user(scope: Scope, user_id: str, if_match: str | None = None) -> None
             USER_INDEXES, pk, user_id, entity, with_name=False
         )  # the name row keeps pointing at the tombstone
         ops.append(audit_op(scope, "user.delete", Target("User", user_id, entity["userName"])))
+        ops.append(tally.change_op(pk, keys.USER, user_id, tally.DELETED))
         apply_members(scope.storage, pk, ops, MemberWork(purge_user=user_id))
 
     retrying(attempt, SCHEMA, if_match)

@@ -27,6 +27,8 @@ MEMBER = "M:"  # group -> user
 MEMBER_OF = "R:"  # user -> group
 AUDIT = "A:"
 OUTBOX = "O:"
+TALLY = "N:"  # live resources per kind (shared.tally)
+PAGE_CURSOR = "P:"  # where list pages start (shared.paging)
 
 
 def encode_value(value: str, *, case_insensitive: bool = False) -> str:

@@ -10,6 +10,10 @@ HTTP through the local host and a private in-memory Azurite.
 `python -m tools.bench import [--repeat N]`: wall time of `import function_app` in fresh processes
 (the module-level cost of a cold start).
 
+`python -m tools.bench paging [--users N --count C --pages P] [--json]`: storage calls and time per
+`GET /Users` page on a tenant of N users (default 10,000), walking P pages in order (default all) and then
+asking the last page again.
+
 `python -m tools.bench worst [--json]`: CPU seconds of the most expensive request bodies within the 1 MiB
 limit, in-process on the protocol layer (target: none above ~2 s).
 """
@@ -28,7 +32,7 @@ from pathlib import Path
 from shared.config import Settings
 from shared.store.client import Storage
 from tools import processes
-from tools.bench import reconcile, requests_bench, worst
+from tools.bench import paging, reconcile, requests_bench, worst
 from tools.bench.seed import Shape
 
 
@@ -59,7 +63,7 @@ def _import_time(runs: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "benchmark", nargs="?", default="reconcile", choices=["reconcile", "requests", "import", "worst"]
+        "benchmark", nargs="?", default="reconcile", choices=["reconcile", "requests", "import", "worst", "paging"]
     )
     parser.add_argument("--repeat", type=int, default=20, help="requests: calls per request kind; import: processes")
     parser.add_argument("--bulk", type=int, default=1000, help="requests: members added by the one large group PATCH")
@@ -67,7 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--groups", type=int, default=200)
     parser.add_argument("--memberships", type=int, default=50_000)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--count", type=int, default=100, help="paging: resources per page")
+    parser.add_argument("--pages", type=int, default=None, help="paging: pages walked in order (default all)")
     args = parser.parse_args(argv)
+    if args.benchmark == "paging":
+        result = paging.run(args.users, args.count, args.pages)
+        print(json.dumps(result, indent=2) if args.json else paging.describe(result))
+        return 0
     if args.benchmark == "requests":
         _requests(args.repeat, args.bulk)
         return 0
