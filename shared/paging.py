@@ -51,13 +51,15 @@ def _counted_start(storage: Storage, tenant_id: str, kind: str, start_index: int
 
 def live_page(storage: Storage, tenant_id: str, kind: str, start_index: int, count: int) -> list[Entity]:
     """Up to count live rows of kind (keys.USER, keys.GROUP) from the start_index-th, in RowKey order."""
+    if count <= 0:
+        return []
     if start_index == 1:
         low: str | None = kind
     else:
         low = _remembered_start(storage, tenant_id, kind, start_index) or _counted_start(
             storage, tenant_id, kind, start_index
         )
-    if low is None or count <= 0:
+    if low is None:
         return []
     high = keys.prefix_range(kind)[1]
     page: list[Entity] = []

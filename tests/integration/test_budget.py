@@ -181,3 +181,16 @@ def test_malformed_or_too_many_member_ids_cost_no_member_reads(scope):
         scope, group["id"], [uuid.uuid4().hex for _ in range(limits.MAX_MEMBERS + 1)]
     )
     assert (error.status, error.scim_type, calls.total) == (400, "tooMany", 1)
+
+
+def test_an_unfiltered_page_costs_the_page_not_the_tenant(scope):
+    """GET /Users?startIndex=N&count=C: the tally, the cursor the previous page left, the page, the next
+    cursor (shared.paging); count=0 is the tally alone. tests/integration/test_paging.py walks large tenants."""
+    for i in range(12):
+        users.create_user(scope, _user(f"page{i}"))
+    run_query(scope, USERS, parse_list_params({"startIndex": 1, "count": 5}))
+    second, page = _calls(lambda: run_query(scope, USERS, parse_list_params({"startIndex": 6, "count": 5})))
+    assert page["totalResults"] == 12 and page["itemsPerPage"] == 5
+    assert second.by_kind == {"read": 1, "query": 2, "write": 1}
+    only_total, result = _calls(lambda: run_query(scope, USERS, parse_list_params({"count": 0})))
+    assert result["totalResults"] == 12 and only_total.by_kind == {"query": 1}
