@@ -65,8 +65,9 @@ def live_page(storage: Storage, tenant_id: str, kind: str, start_index: int, cou
     page: list[Entity] = []
     continuation: str | None = None
     while True:
+        # count + 1 a call, not what is missing: tombstones (SCIM-deleted users) are read past in bulk
         rows, continuation = storage.directory.query_page(
-            tenant_id, low=low, high=high, page_size=min(count + 1 - len(page), PAGE_SIZE), continuation=continuation
+            tenant_id, low=low, high=high, page_size=min(count + 1, PAGE_SIZE), continuation=continuation
         )
         for row in filter(is_live, rows):
             if len(page) == count:  # the first live row after the page: where the next one starts
