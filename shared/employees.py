@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from shared import audit, clock, invitations
+from shared import audit, clock, invitations, tally
 from shared.audit import ACTOR_ADMIN, Target
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events import outbox
@@ -226,6 +226,8 @@ def delete_employee(
     target = Target("Employee", user_id, row.get("userName"))
     ops.append(Op("create", audit.event_entity(tenant_id, actor, action, target)))
     ops += outbox.change_ops(tenant_id, tenant_id, action, target, data=event_data(row))
+    if not row.get("deleted"):  # still live for SCIM (archived, not SCIM-deleted): one fewer
+        ops.append(tally.change_op(tenant_id, keys.USER, user_id, tally.DELETED))
     try:
         apply_members(storage, tenant_id, ops, MemberWork(purge_user=user_id))
     except EtagMismatch as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import clock
+from shared import clock, tally
 from shared.audit import Target
 from shared.events.outbox import membership_data
 from shared.indexes import GROUP_INDEXES, index_ops, removal_ops
@@ -32,14 +32,15 @@ from shared.scim.patch import MemberChanges, apply_patch, changed_attributes
 from shared.scim.schema import GROUP_SCHEMA
 from shared.store import keys
 from shared.store.errors import AlreadyExists, EtagMismatch, RowMissing
-from shared.store.parallel import map_parallel
+from shared.store.parallel import WORKERS
 from shared.store.rows import get_document, put_document
-from shared.store.table import Entity, Op, etag_of, with_etag
+from shared.store.table import KEYS_PER_READ, Entity, Op, etag_of, with_etag
 
 SCHEMA = GROUP_SCHEMA
-# Members are checked this many at a time (in parallel), and the first batch naming a non-user ends the
-# request: a body full of unknown ids costs one batch of reads, not one read per id.
-_CHECK_BATCH = 50
+# Members are checked this many at a time, as batch reads (Table.get_many) that run in parallel: one round
+# of the pool's queries. The first batch naming a non-user ends the request: a body full of unknown ids
+# costs one batch of reads, not one read per id.
+_CHECK_BATCH = KEYS_PER_READ * WORKERS
 
 
 def group_id_of(entity: Entity) -> str:
@@ -96,15 +97,13 @@ def _require_users(scope: Scope, user_ids: list[str]) -> dict[str, str]:
     user row's ETag (the liveness guard of the membership write, see MemberWork.guards)."""
     pk = scope.tenant_id
     directory = scope.storage.directory
-
-    def live_etag(user_id: str) -> str | None:
-        row = directory.get(pk, keys.user_key(user_id)) if keys.is_resource_id(user_id) else None
-        return etag_of(row) if is_live(row) else None
-
     etags: dict[str, str] = {}
     for start in range(0, len(user_ids), _CHECK_BATCH):
         batch = user_ids[start : start + _CHECK_BATCH]
-        for user_id, etag in zip(batch, map_parallel(live_etag, batch), strict=True):
+        rows = directory.get_many(pk, [keys.user_key(u) for u in batch if keys.is_resource_id(u)])
+        for user_id in batch:
+            row = rows.get(keys.user_key(user_id))
+            etag = etag_of(row) if is_live(row) else None
             if etag is None:
                 if directory.get(pk, keys.group_key(user_id)) is not None:
                     raise ScimError(
@@ -118,15 +117,9 @@ def _require_users(scope: Scope, user_ids: list[str]) -> dict[str, str]:
 
 
 def _existing_members(scope: Scope, group_id: str, user_ids: list[str]) -> set[str]:
-    pk = scope.tenant_id
-
-    def is_member(user_id: str) -> bool:
-        return (
-            keys.is_resource_id(user_id)
-            and scope.storage.directory.get(pk, keys.member_key(group_id, user_id)) is not None
-        )
-
-    return {u for u, present in zip(user_ids, map_parallel(is_member, user_ids), strict=True) if present}
+    member_keys = {keys.member_key(group_id, u): u for u in user_ids if keys.is_resource_id(u)}
+    rows = scope.storage.directory.get_many(scope.tenant_id, list(member_keys), select=["RowKey"])
+    return {member_keys[k] for k in rows}
 
 
 def _member_work(scope: Scope, group_id: str, changes: MemberChanges | None) -> MemberWork:
@@ -163,6 +156,7 @@ def create_group(scope: Scope, body: Any) -> dict[str, Any]:
     work.guards = _require_users(scope, work.add)
     entity = _row(scope, group_id, doc, {})
     ops = [Op("create", entity)] + index_ops(GROUP_INDEXES, scope.tenant_id, group_id, None, entity)
+    ops.append(tally.change_op(scope.tenant_id, keys.GROUP, group_id, tally.CREATED))
     changed = sorted(k for k in doc if k != "schemas") + (["members"] if work.add else [])
     ops += audit_ops(
         scope,
@@ -279,6 +273,7 @@ def delete_group(scope: Scope, group_id: str, if_match: str | None = None) -> No
     ops = [Op("delete", {"PartitionKey": pk, "RowKey": entity["RowKey"]}, etag_of(entity))]
     ops += removal_ops(GROUP_INDEXES, pk, group_id, entity)
     ops += audit_ops(scope, "group.delete", Target("Group", group_id, entity["displayName"]))
+    ops.append(tally.change_op(pk, keys.GROUP, group_id, tally.DELETED))
     try:
         apply_members(scope.storage, pk, ops, MemberWork(purge_group=group_id))
     except EtagMismatch as exc:

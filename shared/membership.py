@@ -180,7 +180,8 @@ def resume(
             finished = not pairs
             consumed = len(pairs)
         else:
-            ops, consumed = _chunk_ops(tenant_id, work, cursor, 2 * _PAIRS_PER_CHUNK)
+            # explicit pairs take 2 ops, 3 with their user row's guard: fill up to the journal's op
+            ops, consumed = _chunk_ops(tenant_id, work, cursor, MAX_TRANSACTION_OPS - 1)
             finished = cursor + consumed >= len(_pair_list(work))
             journal_op.entity["cursor"] = cursor + consumed
         if finished:

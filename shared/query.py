@@ -1,8 +1,9 @@
 """List and filter queries (GET /Users, GET /Groups, POST /.search), one engine for both resource types.
 
 Equality on id, userName/displayName and externalId is answered from index rows (point reads, no scan);
-any other filter scans the tenant's rows of that type and evaluates the filter in memory, so results
-are always correct. Group members are read only when the response or the filter needs them, and a
+an unfiltered, unsorted page with a count reads about that page (shared.paging) and takes the total from
+shared.tally; any other filter or sortBy scans the tenant's rows of that type and evaluates the filter in
+memory, so results are always correct. Group members are read only when the response or the filter needs them, and a
 membership test (`members eq "<id>"`) costs one point read per named user.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared import groups, users
+from shared import groups, paging, tally, users
 from shared.indexes import GROUP_INDEXES, USER_INDEXES, IndexSpec
 from shared.membership import group_member_ids, user_group_ids
 from shared.query_plan import index_hint, member_values
@@ -113,9 +114,15 @@ def _matching(scope: Scope, kind: Kind, params: ListParams, node: Any) -> list[_
 def _respond(scope: Scope, matched: list[_Match], params: ListParams, schema: ResourceSchema) -> dict[str, Any]:
     by_id = {m.resource["id"]: m for m in matched}
     ordered = sort_resources([m.resource for m in matched], schema, params.sort_by, params.sort_order)
+    selected = [by_id[resource["id"]] for resource in page(ordered, params.start_index, params.count)]
+    return list_response(_emit(scope, selected, params), len(ordered), params.start_index)
+
+
+def _emit(scope: Scope, selected: list[_Match], params: ListParams) -> list[dict[str, Any]]:
+    """The page's resources as the response shows them: related lists loaded or dropped, projected."""
     out = []
-    for resource in page(ordered, params.start_index, params.count):
-        match = by_id[resource["id"]]
+    for match in selected:
+        resource = match.resource
         kind = match.kind
         related_name = "members" if kind.has_members else "groups"
         wanted = requested(related_name, kind.schema, params.attributes, params.excluded_attributes)
@@ -127,11 +134,21 @@ def _respond(scope: Scope, matched: list[_Match], params: ListParams, schema: Re
         elif not wanted:
             resource = {k: v for k, v in resource.items() if k != related_name}
         out.append(project(resource, kind.schema, params.attributes, params.excluded_attributes))
-    return list_response(out, len(ordered), params.start_index)
+    return out
+
+
+def _listed_page(scope: Scope, kind: Kind, params: ListParams, count: int) -> dict[str, Any]:
+    """An unfiltered, unsorted page: totalResults from shared.tally, the rows from shared.paging."""
+    total = tally.live_count(scope.storage, scope.tenant_id, kind.prefix)
+    entities = paging.live_page(scope.storage, scope.tenant_id, kind.prefix, params.start_index, count)
+    selected = [_Match(kind, e, _render(scope, kind, e, None), False) for e in entities]
+    return list_response(_emit(scope, selected, params), total, params.start_index)
 
 
 def run_query(scope: Scope, kind: Kind, params: ListParams) -> dict[str, Any]:
     node = parse_filter(params.filter) if params.filter else None
+    if node is None and params.sort_by is None and params.count is not None:
+        return _listed_page(scope, kind, params, params.count)
     return _respond(scope, _matching(scope, kind, params, node), params, kind.schema)
 
 

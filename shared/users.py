@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared import clock, invitations, lifecycle
+from shared import clock, invitations, lifecycle, tally
 from shared.audit import ACTOR_SCIM, Target
 from shared.employees import event_data
 from shared.indexes import USER_INDEXES, index_ops, removal_ops
@@ -123,6 +123,7 @@ def _create(scope: Scope, doc: dict[str, Any], *, optimistic: bool) -> dict[str,
         ops.append(Op("create", index_row))
     ops += index_ops(USER_INDEXES, pk, user_id, None, entity, with_name=False)  # the name row is handled above
     action = "user.restore" if previous is not None else "user.create"
+    ops.append(tally.change_op(pk, keys.USER, user_id, tally.CREATED))
     ops += audit_ops(
         scope,
         action,
@@ -234,6 +235,7 @@ def delete_user(scope: Scope, user_id: str, if_match: str | None = None) -> None
         )  # the name row keeps pointing at the tombstone
         target = Target("User", user_id, entity["userName"])
         ops += audit_ops(scope, "user.delete", target, data=event_data({**entity, **tombstone}))
+        ops.append(tally.change_op(pk, keys.USER, user_id, tally.DELETED))
         apply_members(scope.storage, pk, ops, MemberWork(purge_user=user_id))
 
     retrying(attempt, SCHEMA, if_match)

@@ -175,15 +175,30 @@ class AzureTable(Table):
         if high is not None:
             clauses.append("RowKey lt @high")
             params["high"] = high
+        return self._page(" and ".join(clauses), params, select, page_size, continuation)
+
+    def _page(
+        self, query: str, params: dict[str, Any], select: list[str] | None, page_size: int, continuation: str | None
+    ) -> tuple[list[Row], str | None]:
         pager = cast(  # by_page is typed as a plain iterator; it is a PageIterator, which keeps the token
             "PageIterator[TableEntity]",
-            self._client.query_entities(
-                " and ".join(clauses), parameters=params, select=select, results_per_page=page_size
-            ).by_page(continuation_token=_decode_token(continuation)),
+            self._client.query_entities(query, parameters=params, select=select, results_per_page=page_size).by_page(
+                continuation_token=_decode_token(continuation)
+            ),
         )
         with _reachable():
             page = [_row(entity) for entity in next(pager, [])]
         return page, _encode_token(pager.continuation_token)
+
+    def read_keys(
+        self, pk: str, row_keys: list[str], select: list[str] | None, continuation: str | None
+    ) -> tuple[list[Row], str | None]:
+        params: dict[str, Any] = {"pk": pk, "low": row_keys[0], "high": row_keys[-1]}
+        params.update((f"k{i}", key) for i, key in enumerate(row_keys))
+        wanted = " or ".join(f"RowKey eq @k{i}" for i in range(len(row_keys)))
+        # spaces around the parentheses: the SDK substitutes a parameter only as a whole word
+        query = f"PartitionKey eq @pk and RowKey ge @low and RowKey le @high and ( {wanted} )"
+        return self._page(query, params, select, len(row_keys), continuation)
 
     def scan_rows(self, row_key: str, *, pk_low: str, pk_high: str) -> Iterator[Row]:
         pager = self._client.query_entities(

@@ -29,6 +29,8 @@ AUDIT = "A:"
 OUTBOX = "O:"  # invitation rows: O:<userId>:<invitationId>
 INVITATION_SETTINGS = "OT:invitation"  # the tenant's invitation template and send rate
 INVITATION_RATE = "OR:rate"  # the tenant's current send-rate window
+TALLY = "N:"  # live resources per kind (shared.tally)
+PAGE_CURSOR = "P:"  # where list pages start (shared.paging)
 
 
 def encode_value(value: str, *, case_insensitive: bool = False) -> str:

@@ -90,6 +90,13 @@ class MemoryTable(Table):
         more = row_keys[page_size:]
         return page, (json.dumps({"next": more[0]}) if more else None)
 
+    def read_keys(
+        self, pk: str, row_keys: list[str], select: list[str] | None, continuation: str | None
+    ) -> tuple[list[Row], str | None]:
+        with self._lock:
+            partition = self._partitions.get(pk, {})
+            return [_selected(partition[k], select) for k in row_keys if k in partition], None
+
     def scan_rows(self, row_key: str, *, pk_low: str, pk_high: str) -> Iterator[Row]:
         with self._lock:
             rows = [

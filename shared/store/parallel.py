@@ -10,14 +10,14 @@ from typing import TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-_WORKERS = 8  # under the HTTP connection pool (10) of the storage client
+WORKERS = 8  # under the HTTP connection pool (10) of the storage client
 _pool: ThreadPoolExecutor | None = None
 
 
 def _executor() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="store")
+        _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="store")
     return _pool
 
 

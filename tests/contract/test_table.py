@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import uuid
@@ -20,7 +21,7 @@ from shared.store.errors import (
     StoreError,
     TransactionTooLarge,
 )
-from shared.store.table import Op, Row, Table, etag_of, ids_under, timestamp_of
+from shared.store.table import KEYS_PER_READ, Op, Row, Table, etag_of, ids_under, timestamp_of
 
 # --- single rows ------------------------------------------------------------------------------------
 
@@ -272,6 +273,29 @@ def test_select_returns_only_the_named_properties_with_the_etag(table, pk):
     assert stamped == {"RowKey": "r"} and timestamp_of(stamped) == timestamp_of(table.get(pk, "r"))
     [whole] = table.query(pk)
     assert whole == table.get(pk, "r") and timestamp_of(whole)
+
+
+def test_get_many_reads_the_existing_rows_among_keys_in_batches_of_twelve(table, pk):
+    present = [f"U:{i:03d}" for i in range(0, 60, 2)]
+    _fill(table, pk, present + ["U:001x", "V:000", "T:999"])
+    wanted = [f"U:{i:03d}" for i in range(60)] + ["W:nothing", "U:000"]  # a duplicate is read once
+    with counter.counting() as calls:
+        rows = table.get_many(pk, wanted)
+    assert sorted(rows) == present
+    assert all(
+        rows[k]["RowKey"] == k and rows[k]["n"] >= 0 and etag_of(rows[k]) == etag_of(table.get(pk, k)) for k in rows
+    )
+    assert calls.by_kind == {"query": math.ceil(61 / KEYS_PER_READ)}
+
+
+def test_get_many_with_select_keeps_the_row_key_and_reads_other_partitions_never(table, pk):
+    _fill(table, pk, ["a", "b"])
+    _fill(table, pk + "-other", ["a", "c"])
+    rows = table.get_many(pk, ["a", "c", "b"], select=["n"])
+    assert {k: set(v) for k, v in rows.items()} == {"a": {"n", "RowKey"}, "b": {"n", "RowKey"}}
+    with counter.counting() as calls:
+        assert table.get_many(pk, []) == {}
+    assert calls.total == 0
 
 
 def test_ids_under_a_prefix_are_the_rest_of_each_key(table, pk):

@@ -17,6 +17,10 @@ HTTP through the local host and a private in-memory Azurite.
 against scim2-server in memory and against our local host over Azurite, in one run: requests/s, p50/p99 per
 request kind, CPU per request per process, and a line of ratios.
 
+`python -m tools.bench paging [--users N --count C --pages P] [--json]`: storage calls and time per
+`GET /Users` page on a tenant of N users (default 10,000), walking P pages in order (default all) and then
+asking the last page again.
+
 `python -m tools.bench worst [--json]`: CPU seconds of the most expensive request bodies within the 1 MiB
 limit, in-process on the protocol layer (target: none above ~2 s).
 """
@@ -35,7 +39,7 @@ from pathlib import Path
 from shared.config import Settings
 from shared.store.client import Storage
 from tools import processes
-from tools.bench import compare, cpu, reconcile, requests_bench, worst
+from tools.bench import compare, cpu, paging, reconcile, requests_bench, worst
 from tools.bench.seed import Shape
 
 
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark",
         nargs="?",
         default="reconcile",
-        choices=["reconcile", "requests", "import", "worst", "cpu", "compare"],
+        choices=["reconcile", "requests", "import", "worst", "cpu", "compare", "paging"],
     )
     parser.add_argument(
         "--repeat",
@@ -84,7 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--json", nargs="?", const="-", metavar="FILE", help="print the figures as JSON (compare: also to FILE)"
     )
+    parser.add_argument("--count", type=int, default=100, help="paging: resources per page")
+    parser.add_argument("--pages", type=int, default=None, help="paging: pages walked in order (default all)")
     args = parser.parse_args(argv)
+    if args.benchmark == "paging":
+        result = paging.run(args.users or 10_000, args.count, args.pages)
+        print(json.dumps(result, indent=2) if args.json else paging.describe(result))
+        return 0
     if args.benchmark == "cpu":
         print(cpu.describe(cpu.run(requests=args.repeat or 40)))
         return 0
