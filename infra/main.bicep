@@ -81,6 +81,12 @@ param reconcileIntervalMinutes int = 45
 @minValue(1)
 param reconcileTimeBudgetSeconds int = 240
 
+@description('Application (client) id of the admin console\'s multi-tenant Entra app registration (CONSOLE_ENTRA_CLIENT_ID); empty: no Entra sign-in.')
+param consoleEntraClientId string = ''
+
+@description('Entra tenant id whose Console.Operator role holders are operators (CONSOLE_OPERATOR_TENANT_ID).')
+param consoleOperatorTenantId string = tenant().tenantId
+
 // The tables the app uses (shared/store/client.py TABLES; tests/infra keeps the two equal).
 var scimTables = [
   'ScimDirectory'
@@ -170,6 +176,8 @@ module functionApp 'modules/functionapp.bicep' = {
     reconcileSchedule: reconcileSchedule
     reconcileIntervalMinutes: reconcileIntervalMinutes
     reconcileTimeBudgetSeconds: reconcileTimeBudgetSeconds
+    consoleEntraClientId: consoleEntraClientId
+    consoleOperatorTenantId: consoleOperatorTenantId
   }
 }
 

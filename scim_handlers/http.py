@@ -126,6 +126,17 @@ def run(call: Call, handler: Callable[[Call], Reply], *, authenticated: bool = T
                 error=reply.status >= 400,
                 test_connection=_is_test_connection(call, reply),
             )
+            if reply.status >= 400 and isinstance(reply.body, dict):
+                health.record_error(
+                    scope.storage,
+                    scope.tenant_id,
+                    method=call.req.method,
+                    route=call.route,
+                    status=reply.status,
+                    scim_type=reply.body.get("scimType"),
+                    detail=reply.body.get("detail"),
+                    had_filter=call.param("filter") is not None,
+                )
 
     return serve(
         SCIM_EDGE, call, answer, observe=observe, log_fields={"adscimVersion": call.req.headers.get("ADSCIMVersion")}

@@ -17,6 +17,9 @@ SCIM_PUBLIC_BASE_URL = "SCIM_PUBLIC_BASE_URL"  # e.g. https://<app>.azurewebsite
 SCIM_RECONCILE_SCHEDULE = "SCIM_RECONCILE_SCHEDULE"  # NCRONTAB of the reconciliation timer
 SCIM_RECONCILE_INTERVAL_MINUTES = "SCIM_RECONCILE_INTERVAL_MINUTES"  # per-tenant cadence
 SCIM_RECONCILE_TIME_BUDGET_SECONDS = "SCIM_RECONCILE_TIME_BUDGET_SECONDS"  # time box of one timer run
+# Admin console sign-in with Entra ID (shared.console.entra); unset: only local sign-in links (Azurite).
+CONSOLE_ENTRA_CLIENT_ID = "CONSOLE_ENTRA_CLIENT_ID"  # the console's multi-tenant app registration
+CONSOLE_OPERATOR_TENANT_ID = "CONSOLE_OPERATOR_TENANT_ID"  # the Entra tenant operators sign in to
 
 APP_SETTINGS: tuple[str, ...] = (
     SCIM_STORAGE_ENDPOINT,
@@ -24,6 +27,8 @@ APP_SETTINGS: tuple[str, ...] = (
     SCIM_RECONCILE_SCHEDULE,
     SCIM_RECONCILE_INTERVAL_MINUTES,
     SCIM_RECONCILE_TIME_BUDGET_SECONDS,
+    CONSOLE_ENTRA_CLIENT_ID,
+    CONSOLE_OPERATOR_TENANT_ID,
 )
 """Settings the deployed app reads (SCIM_STORAGE_CONNECTION_STRING is local-only: Azure uses identity)."""
 
@@ -58,6 +63,8 @@ class Settings:
     reconcile_schedule: str
     reconcile_interval_minutes: int
     reconcile_time_budget_seconds: int
+    console_entra_client_id: str | None = None
+    console_operator_tenant_id: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +77,8 @@ class Settings:
             reconcile_schedule=env.get(SCIM_RECONCILE_SCHEDULE) or DEFAULT_RECONCILE_SCHEDULE,
             reconcile_interval_minutes=int(env.get(SCIM_RECONCILE_INTERVAL_MINUTES) or 45),
             reconcile_time_budget_seconds=int(env.get(SCIM_RECONCILE_TIME_BUDGET_SECONDS) or 240),
+            console_entra_client_id=env.get(CONSOLE_ENTRA_CLIENT_ID) or None,
+            console_operator_tenant_id=env.get(CONSOLE_OPERATOR_TENANT_ID) or None,
         )
 
 

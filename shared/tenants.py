@@ -66,8 +66,15 @@ def _token_pk(digest: str) -> str:
     return TOKEN_PREFIX + digest
 
 
-def tenant_url(public_base_url: str | None) -> str:
-    return (public_base_url or "http://127.0.0.1:7071").rstrip("/") + SCIM_PATH
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:7071"  # the local host's default port (make run sets the real one)
+
+
+def public_base_url(configured: str | None) -> str:
+    return (configured or DEFAULT_PUBLIC_BASE_URL).rstrip("/")
+
+
+def tenant_url(configured_base_url: str | None) -> str:
+    return public_base_url(configured_base_url) + SCIM_PATH
 
 
 def _copied_fields(tenant: Entity) -> Entity:
@@ -95,6 +102,7 @@ def view(tenant: Entity) -> dict[str, Any]:
         "tokenHint": tenant.get("tokenHint"),
         "tokenCreated": tenant.get("tokenCreated"),
         "syncState": "stale" if tenant.get("stale") else "ok",
+        "entraTenantId": tenant.get("entraTenantId") or None,  # shared.console.tenant_links
     }
 
 
@@ -147,7 +155,7 @@ def _is_unicode_text(text: str) -> bool:
     return True
 
 
-def create_tenant(storage: Storage, name: str) -> tuple[dict[str, Any], str]:
+def create_tenant(storage: Storage, name: str, *, actor: str = ACTOR_ADMIN) -> tuple[dict[str, Any], str]:
     name = (name or "").strip()
     if not name:
         raise Invalid("A tenant needs a non-empty name.")
@@ -172,7 +180,7 @@ def create_tenant(storage: Storage, name: str) -> tuple[dict[str, Any], str]:
     _stage_token(storage, tenant_id, tenant["tokenHash"])
     storage.tenants.create(tenant)
     _activate_token(storage, tenant_id, tenant["tokenHash"])
-    audit.record(storage, tenant_id, ACTOR_ADMIN, "tenant.create", Target("Tenant", tenant_id, tenant["name"]))
+    audit.record(storage, tenant_id, actor, "tenant.create", Target("Tenant", tenant_id, tenant["name"]))
     return view(tenant), token
 
 
@@ -204,7 +212,7 @@ def authenticate(storage: Storage, token: str | None) -> TenantAuth | None:
     )
 
 
-def rotate_token(storage: Storage, tenant_id: str) -> tuple[dict[str, Any], str]:
+def rotate_token(storage: Storage, tenant_id: str, *, actor: str = ACTOR_ADMIN) -> tuple[dict[str, Any], str]:
     """A new token; the previous one stops working before this returns (and for good)."""
     token = new_token()
     for _ in range(_RETRIES):
@@ -221,12 +229,12 @@ def rotate_token(storage: Storage, tenant_id: str) -> tuple[dict[str, Any], str]
         _revoke(storage, old_digest)
         if tenant["enabled"]:
             _activate_token(storage, tenant_id, tenant["tokenHash"], our_write=written)
-        audit.record(storage, tenant_id, ACTOR_ADMIN, "token.rotate", Target("Token", tenant_id, tenant["tokenHint"]))
+        audit.record(storage, tenant_id, actor, "token.rotate", Target("Token", tenant_id, tenant["tokenHint"]))
         return view(tenant), token
     raise _busy()
 
 
-def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, Any]:
+def set_enabled(storage: Storage, tenant_id: str, enabled: bool, *, actor: str = ACTOR_ADMIN) -> dict[str, Any]:
     for _ in range(_RETRIES):
         tenant = get_entity(storage, tenant_id)
         switching_on = enabled and not tenant["enabled"]  # enabling an enabled tenant revives nothing
@@ -244,7 +252,7 @@ def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, An
         elif not enabled:
             _revoke(storage, tenant["tokenHash"])
         action = "integration.enable" if enabled else "integration.disable"
-        audit.record(storage, tenant_id, ACTOR_ADMIN, action, Target("Tenant", tenant_id, tenant["name"]))
+        audit.record(storage, tenant_id, actor, action, Target("Tenant", tenant_id, tenant["name"]))
         return view(tenant)
     raise _busy()
 
@@ -260,7 +268,12 @@ def _merge_token_row(storage: Storage, digest: str, fields: Entity) -> None:
 
 
 def update_settings(
-    storage: Storage, tenant_id: str, *, auto_invite: bool | None = None, retention_days: int | None = None
+    storage: Storage,
+    tenant_id: str,
+    *,
+    auto_invite: bool | None = None,
+    retention_days: int | None = None,
+    actor: str = ACTOR_ADMIN,
 ) -> dict[str, Any]:
     if retention_days is not None and not 1 <= retention_days <= 3650:
         raise Invalid("retentionDays must be between 1 and 3650.")
@@ -284,7 +297,7 @@ def update_settings(
         audit.record(
             storage,
             tenant_id,
-            ACTOR_ADMIN,
+            actor,
             "settings.update",
             Target("Tenant", tenant_id, tenant["name"]),
             changed=changed,

@@ -16,7 +16,11 @@ from shared.store.client import Storage, reset_default_storage
 from tests.support.scim import ScimClient
 from tools import processes
 
-pytest_plugins = ["tests.support.fixtures_reconcile"]  # `frozen` (a settable clock) for every suite
+pytest_plugins = [
+    "tests.support.fixtures_reconcile",  # `frozen` (a settable clock) for every suite
+    "tests.support.console",  # signed-in console clients
+    "tests.support.browser",  # Chromium through Playwright, or one loud skip line
+]
 
 
 @pytest.fixture(scope="session")

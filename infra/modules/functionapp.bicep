@@ -54,6 +54,12 @@ param reconcileIntervalMinutes int
 @description('Time box of one reconciliation timer run, in seconds.')
 param reconcileTimeBudgetSeconds int
 
+@description('Admin console: client id of its Entra app registration (in-app ID token validation; see docs/deploy.md).')
+param consoleEntraClientId string
+
+@description('Admin console: the Entra tenant operators sign in to.')
+param consoleOperatorTenantId string
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225:Zone redundancy on Flex Consumption is a regional opt-in not offered in every region; enable it per environment.
   name: planName
@@ -146,6 +152,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     SCIM_RECONCILE_SCHEDULE: reconcileSchedule
     SCIM_RECONCILE_INTERVAL_MINUTES: string(reconcileIntervalMinutes)
     SCIM_RECONCILE_TIME_BUDGET_SECONDS: string(reconcileTimeBudgetSeconds)
+    CONSOLE_ENTRA_CLIENT_ID: consoleEntraClientId
+    CONSOLE_OPERATOR_TENANT_ID: consoleOperatorTenantId
   }
 }
 
