@@ -9,7 +9,7 @@ from shared import audit, invitations
 from shared.audit import ACTOR_ADMIN, Target
 from shared.errors import Conflict, Invalid, NotFound
 from shared.lifecycle import STAGED, STATUSES, activate, check_deletable, invite
-from shared.membership import MemberWork, user_group_ids
+from shared.membership import MemberWork
 from shared.membership import apply as apply_members
 from shared.store import keys
 from shared.store.client import Storage
@@ -87,11 +87,19 @@ def list_employees(
 
 
 def group_names(storage: Storage, tenant_id: str, user_ids: list[str]) -> dict[str, list[str]]:
-    """The display names of each user's groups (one keys-only query per user, in parallel, and one point
-    read per distinct group): what a page of employees shows, never a scan of the tenant."""
-    group_ids = dict(
-        zip(user_ids, map_parallel(lambda u: user_group_ids(storage, tenant_id, u), user_ids), strict=True)
-    )
+    """The display names of each user's groups: what a page of employees shows. A page's ids are
+    consecutive in id order, so their member-of rows (`R:<user>:<group>`) lie in one key range: one
+    keys-only query (more pages only for many memberships), then one point read per distinct group."""
+    if not user_ids:
+        return {}
+    wanted = set(user_ids)
+    low = keys.member_of_prefix(min(user_ids))
+    high = keys.prefix_range(keys.member_of_prefix(max(user_ids)))[1]
+    group_ids: dict[str, list[str]] = {u: [] for u in user_ids}
+    for row in storage.directory.query(tenant_id, low=low, high=high, select=["RowKey"], page_size=1000):
+        group, user = keys.member_pair(row["RowKey"])
+        if user in wanted:
+            group_ids[user].append(group)
     distinct = sorted({g for ids in group_ids.values() for g in ids})
     rows = map_parallel(lambda g: storage.directory.get(tenant_id, keys.group_key(g)), distinct)
     names = {g: row.get("displayName") or g for g, row in zip(distinct, rows, strict=True) if row is not None}

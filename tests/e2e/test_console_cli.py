@@ -51,25 +51,13 @@ def test_tenant_link_makes_the_entra_tenant_findable(
     azurite: str, tenant_storage: Storage, console_tenant: dict
 ) -> None:
     tid = str(uuid.uuid4())
-    done = _cli(
-        {"SCIM_STORAGE_CONNECTION_STRING": azurite},
-        "tenant",
-        "link",
-        "--tenant",
-        console_tenant["tenantId"],
-        "--entra-tenant-id",
-        tid,
-        "--json",
-    )
+
+    def link(entra_tenant_id: str) -> subprocess.CompletedProcess:
+        args = ["tenant", "link", "--tenant", console_tenant["tenantId"], "--entra-tenant-id", entra_tenant_id]
+        return _cli({"SCIM_STORAGE_CONNECTION_STRING": azurite}, *args)
+
+    done = link(tid)
     assert done.returncode == 0, done.stderr
     assert tenants.get_tenant(tenant_storage, console_tenant["tenantId"])["entraTenantId"] == tid
-    bad = _cli(
-        {"SCIM_STORAGE_CONNECTION_STRING": azurite},
-        "tenant",
-        "link",
-        "--tenant",
-        console_tenant["tenantId"],
-        "--entra-tenant-id",
-        "contoso",
-    )
+    bad = link("contoso")
     assert bad.returncode == 1 and "GUID" in bad.stderr

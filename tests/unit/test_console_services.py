@@ -87,6 +87,16 @@ def test_group_names_per_employee(scope: Scope) -> None:
     }
 
 
+def test_a_pages_group_names_cost_one_query_and_a_read_per_group(scope: Scope) -> None:
+    people = _people(scope, 30)
+    for name in ("Sales", "Admins"):
+        groups.create_group(scope, {"displayName": name, "members": [{"value": p} for p in people]})
+    page, _ = employees.list_employees(scope.storage, scope.tenant_id, limit=10)
+    with counter.counting() as calls:
+        names = employees.group_names(scope.storage, scope.tenant_id, [e["id"] for e in page])
+    assert set(map(tuple, names.values())) == {("Admins", "Sales")} and calls.total == 1 + 2
+
+
 def test_groups_list_member_counts_and_page_their_members(scope: Scope) -> None:
     people = _people(scope, 5)
     sales = groups.create_group(scope, {"displayName": "Sales", "members": [{"value": p} for p in people]})["id"]
