@@ -78,10 +78,13 @@ mailcapture-stop:
 
 # The environment wins: export SCIM_STORAGE_CONNECTION_STRING to serve other storage. The timer's
 # schedule is an app setting (%SCIM_RECONCILE_SCHEDULE%); locally it defaults to the app's default.
+# The printed URLs (and the app's own links) use the address it really listens on: SCIM_PUBLIC_BASE_URL
+# from HOST/PORT unless the environment sets it.
 run: export SCIM_STORAGE_CONNECTION_STRING ?= $(AZURITE_CONNECTION_STRING)
 run: export SCIM_SMTP_PORT ?= $(MAIL_PORT)
+run: export SCIM_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: setup azurite mailcapture
-	@$(PY) -m tools.admin demo --json | $(PY) -c 'import json, sys; d = json.load(sys.stdin); print("\nDemo tenant " + d["tenantId"] + "\n  Tenant URL:   " + d["tenantUrl"] + "\n  Secret Token: " + d["token"] + "\n")'
+	@$(PY) -m tools.admin demo --json | $(PY) -c 'import json, sys; d = json.load(sys.stdin); print("\nDemo tenant " + d["tenantId"] + "\n  Tenant URL:   " + d["tenantUrl"] + "\n  Secret Token: " + d["token"] + "\n  Admin console: " + str(d.get("consoleUrl")) + "  (one-time, 10 minutes; more: python -m tools.admin console-link)\n")'
 	@export SCIM_RECONCILE_SCHEDULE="$${SCIM_RECONCILE_SCHEDULE:-$$($(PY) -c 'from shared.config import DEFAULT_RECONCILE_SCHEDULE as s; print(s)')}"; \
 		exec $(PY) -m tools.localhost --host $(HOST) --port $(PORT)
 

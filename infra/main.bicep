@@ -115,6 +115,12 @@ param smtpStartTls bool = true
 @description('Key Vault secret URI of the SMTP password: SCIM_SMTP_PASSWORD becomes a Key Vault reference the platform resolves with the app identity (grant it Key Vault Secrets User on that vault).')
 param smtpPasswordSecretUri string = ''
 
+@description('Application (client) id of the admin console\'s multi-tenant Entra app registration (CONSOLE_ENTRA_CLIENT_ID); empty: no Entra sign-in.')
+param consoleEntraClientId string = ''
+
+@description('Entra tenant id whose Console.Operator role holders are operators (CONSOLE_OPERATOR_TENANT_ID).')
+param consoleOperatorTenantId string = tenant().tenantId
+
 // The tables the app uses (shared/store/client.py TABLES; tests/infra keeps the two equal).
 var scimTables = [
   'ScimDirectory'
@@ -212,6 +218,8 @@ module functionApp 'modules/functionapp.bicep' = {
     smtpUsername: smtpUsername
     smtpStartTls: smtpStartTls
     smtpPasswordSecretUri: smtpPasswordSecretUri
+    consoleEntraClientId: consoleEntraClientId
+    consoleOperatorTenantId: consoleOperatorTenantId
   }
 }
 

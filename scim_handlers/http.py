@@ -139,6 +139,17 @@ def run(call: Call, handler: Callable[[Call], Reply], *, authenticated: bool = T
             )
             if scope.webhooks and _is_change(call, reply):  # no endpoints: no query, reconciliation drops events
                 delivery.after_change(scope.storage, scope.tenant_id)
+            if reply.status >= 400 and isinstance(reply.body, dict):
+                health.record_error(
+                    scope.storage,
+                    scope.tenant_id,
+                    method=call.req.method,
+                    route=call.route,
+                    status=reply.status,
+                    scim_type=reply.body.get("scimType"),
+                    detail=reply.body.get("detail"),
+                    had_filter=call.param("filter") is not None,
+                )
 
     return serve(
         SCIM_EDGE, call, answer, observe=observe, log_fields={"adscimVersion": call.req.headers.get("ADSCIMVersion")}

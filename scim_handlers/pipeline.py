@@ -1,6 +1,6 @@
-"""The one frame every HTTP route runs in, whatever API it belongs to (SCIM, admin, and the console
-when it comes): it counts storage calls, parses JSON bodies, turns every error into the edge's own error
-body, serialises the reply inside the same error path, and writes one structured log line per request.
+"""The one frame every HTTP route runs in, whatever API it belongs to (SCIM, admin, the console): it
+counts storage calls, parses JSON bodies, turns every error into the edge's own error body, serialises
+the reply inside the same error path, and writes one structured log line per request.
 
 An edge (an `Edge`) only says how its errors look and what its content type is; domain errors
 (shared.errors) and SCIM errors are mapped to a status here, once, for all edges.
@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import azure.functions as func
 
-from shared.errors import Conflict, Invalid, NotFound
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from shared.scim.errors import ScimError
 from shared.store import counter
 from shared.store.errors import StorageUnavailable
@@ -110,6 +110,10 @@ def _as_problem(edge: Edge, exchange: Exchange, exc: Exception) -> ScimError:
         return ScimError(400, "invalidValue", str(exc))
     if isinstance(exc, Conflict):
         return ScimError(409, None, str(exc))
+    if isinstance(exc, Unauthenticated):
+        return ScimError(401, None, str(exc))
+    if isinstance(exc, Forbidden):
+        return ScimError(403, None, str(exc))
     if isinstance(exc, StorageUnavailable):  # the only 5xx that is not a bug: Entra retries after a 503
         edge.logger.warning("storage unavailable on %s %s", exchange.req.method, exchange.route, exc_info=True)
         return ScimError(
@@ -125,8 +129,8 @@ def _respond(edge: Edge, reply: Reply) -> func.HttpResponse:
 
 
 def _serialise(body: Any) -> bytes | None:
-    if body is None:
-        return None
+    if body is None or isinstance(body, bytes):  # bytes: already rendered (the console's HTML and files)
+        return body
     try:
         return json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:

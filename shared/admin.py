@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared import audit, employees, health, invitations, reconcile, tenants
+from shared.audit import ACTOR_ADMIN
 from shared.config import process_settings
 from shared.errors import Invalid
 from shared.store.client import Storage
@@ -23,8 +24,8 @@ def _check_limit(limit: int) -> None:
         raise Invalid("limit must be between 1 and 1000.")
 
 
-def create_tenant(storage: Storage, name: str) -> dict[str, Any]:
-    view, token = tenants.create_tenant(storage, name)
+def create_tenant(storage: Storage, name: str, *, actor: str = ACTOR_ADMIN) -> dict[str, Any]:
+    view, token = tenants.create_tenant(storage, name, actor=actor)
     return {**view, "tenantUrl": public_tenant_url(), "token": token}
 
 
@@ -41,22 +42,31 @@ def show_tenant(storage: Storage, tenant_id: str) -> dict[str, Any]:
     }
 
 
-def rotate_token(storage: Storage, tenant_id: str, grace_minutes: int = 0) -> dict[str, Any]:
+def rotate_token(
+    storage: Storage, tenant_id: str, grace_minutes: int = 0, *, actor: str = ACTOR_ADMIN
+) -> dict[str, Any]:
     _require_tenant(storage, tenant_id)
-    view, token = tenants.rotate_token(storage, tenant_id, grace_minutes)
+    view, token = tenants.rotate_token(storage, tenant_id, grace_minutes, actor=actor)
     return {**view, "tenantUrl": public_tenant_url(), "token": token}
 
 
-def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, Any]:
+def set_enabled(storage: Storage, tenant_id: str, enabled: bool, *, actor: str = ACTOR_ADMIN) -> dict[str, Any]:
     _require_tenant(storage, tenant_id)
-    return tenants.set_enabled(storage, tenant_id, enabled)
+    return tenants.set_enabled(storage, tenant_id, enabled, actor=actor)
 
 
 def settings(
-    storage: Storage, tenant_id: str, *, auto_invite: bool | None = None, retention_days: int | None = None
+    storage: Storage,
+    tenant_id: str,
+    *,
+    auto_invite: bool | None = None,
+    retention_days: int | None = None,
+    actor: str = ACTOR_ADMIN,
 ) -> dict[str, Any]:
     _require_tenant(storage, tenant_id)
-    return tenants.update_settings(storage, tenant_id, auto_invite=auto_invite, retention_days=retention_days)
+    return tenants.update_settings(
+        storage, tenant_id, auto_invite=auto_invite, retention_days=retention_days, actor=actor
+    )
 
 
 def tenant_health(storage: Storage, tenant_id: str) -> dict[str, Any]:
@@ -69,11 +79,10 @@ def tenant_health(storage: Storage, tenant_id: str) -> dict[str, Any]:
     }
 
 
-def list_employees(
-    storage: Storage, tenant_id: str, *, status: str | None = None, limit: int = 100, continuation: str | None = None
-) -> dict[str, Any]:
+def list_employees(storage: Storage, tenant_id: str, **query: Any) -> dict[str, Any]:
+    """`query`: status, search, limit, continuation, as employees.list_employees takes them."""
     _require_tenant(storage, tenant_id)
-    items, token = employees.list_employees(storage, tenant_id, status=status, limit=limit, continuation=continuation)
+    items, token = employees.list_employees(storage, tenant_id, **query)
     return {"employees": items, "continuation": token}
 
 
@@ -84,9 +93,12 @@ def invite(
     ids: list[str] | None = None,
     all_staged: bool = False,
     confirm_count: int | None = None,
+    actor: str = ACTOR_ADMIN,
 ) -> list[dict[str, Any]]:
     _require_tenant(storage, tenant_id)
-    return employees.invite_employees(storage, tenant_id, ids=ids, all_staged=all_staged, confirm_count=confirm_count)
+    return employees.invite_employees(
+        storage, tenant_id, ids=ids, all_staged=all_staged, confirm_count=confirm_count, actor=actor
+    )
 
 
 def retry_invitation(storage: Storage, tenant_id: str, user_id: str) -> dict[str, Any]:
@@ -109,9 +121,9 @@ def activate(storage: Storage, tenant_id: str, user_id: str) -> dict[str, Any]:
     return employees.activate_employee(storage, tenant_id, user_id)
 
 
-def delete_employee(storage: Storage, tenant_id: str, user_id: str) -> dict[str, Any]:
+def delete_employee(storage: Storage, tenant_id: str, user_id: str, *, actor: str = ACTOR_ADMIN) -> dict[str, Any]:
     _require_tenant(storage, tenant_id)
-    return employees.delete_employee(storage, tenant_id, user_id)
+    return employees.delete_employee(storage, tenant_id, user_id, actor=actor)
 
 
 def audit_log(

@@ -36,6 +36,9 @@ MAIL_SETTINGS: tuple[str, ...] = (
     SCIM_SMTP_STARTTLS,
     SCIM_ACS_ENDPOINT,
 )
+# Admin console sign-in with Entra ID (shared.console.entra); unset: only local sign-in links (Azurite).
+CONSOLE_ENTRA_CLIENT_ID = "CONSOLE_ENTRA_CLIENT_ID"  # the console's multi-tenant app registration
+CONSOLE_OPERATOR_TENANT_ID = "CONSOLE_OPERATOR_TENANT_ID"  # the Entra tenant operators sign in to
 
 APP_SETTINGS: tuple[str, ...] = (
     SCIM_STORAGE_ENDPOINT,
@@ -44,6 +47,8 @@ APP_SETTINGS: tuple[str, ...] = (
     SCIM_RECONCILE_INTERVAL_MINUTES,
     SCIM_RECONCILE_TIME_BUDGET_SECONDS,
     *MAIL_SETTINGS,
+    CONSOLE_ENTRA_CLIENT_ID,
+    CONSOLE_OPERATOR_TENANT_ID,
 )
 """Settings the deployed app reads (SCIM_STORAGE_CONNECTION_STRING is local-only: Azure uses identity)."""
 
@@ -115,6 +120,8 @@ class Settings:
     reconcile_interval_minutes: int
     reconcile_time_budget_seconds: int
     mail: MailSettings = MailSettings()
+    console_entra_client_id: str | None = None
+    console_operator_tenant_id: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +135,8 @@ class Settings:
             reconcile_interval_minutes=int(env.get(SCIM_RECONCILE_INTERVAL_MINUTES) or 45),
             reconcile_time_budget_seconds=int(env.get(SCIM_RECONCILE_TIME_BUDGET_SECONDS) or 240),
             mail=MailSettings.from_env(env),
+            console_entra_client_id=env.get(CONSOLE_ENTRA_CLIENT_ID) or None,
+            console_operator_tenant_id=env.get(CONSOLE_OPERATOR_TENANT_ID) or None,
         )
 
 

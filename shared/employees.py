@@ -17,6 +17,7 @@ from shared.membership import apply as apply_members
 from shared.store import keys
 from shared.store.client import Storage
 from shared.store.errors import EtagMismatch
+from shared.store.parallel import map_parallel
 from shared.store.table import Entity, Op, Row, etag_of
 
 
@@ -50,23 +51,71 @@ def event_data(row: Entity) -> dict[str, Any]:
     return {k: full[k] for k in ("id", "employeeId", "userName", "status")}
 
 
+# A filtered page stops after reading this many rows even if it found fewer than `limit` (its continuation
+# then resumes the scan): a search that matches little never reads a 10,000-employee tenant in one request.
+SCAN_BUDGET = 2000
+
+
+def _matches(row: Entity, status: str | None, needle: str | None) -> bool:
+    if status is not None and (row.get("status") or STAGED) != status:
+        return False
+    if needle is None:
+        return True
+    return any(needle in (row.get(name) or "").casefold() for name in ("displayName", "userName", "email"))
+
+
 def list_employees(
-    storage: Storage, tenant_id: str, *, status: str | None = None, limit: int = 100, continuation: str | None = None
+    storage: Storage,
+    tenant_id: str,
+    *,
+    status: str | None = None,
+    search: str | None = None,
+    limit: int = 100,
+    continuation: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Employees by SCIM id order; the continuation is the last id returned."""
+    """Employees by SCIM id order, optionally of one status and whose name or email contains `search`
+    (case-insensitive). The continuation is the last id read; it is set whenever more rows may follow."""
     if status is not None and status not in STATUSES:
         raise Invalid(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}.")
     if not 1 <= limit <= 1000:
         raise Invalid("limit must be between 1 and 1000.")
+    if continuation is not None and not keys.is_resource_id(continuation):
+        raise Invalid("continuation is not a token this API returned.")
+    needle = search.strip().casefold() if search and search.strip() else None
     low = keys.user_key(continuation) + "\x7f" if continuation else keys.USER
     high = keys.prefix_range(keys.USER)[1]
     out: list[dict[str, Any]] = []
-    for row in storage.directory.query(tenant_id, low=low, high=high):
-        if status is None or (row.get("status") or STAGED) == status:
+    read = 0
+    page_size = limit if status is None and needle is None else 1000  # a filter skips rows: read more at once
+    for row in storage.directory.query(tenant_id, low=low, high=high, page_size=page_size):
+        read += 1
+        if _matches(row, status, needle):
             out.append(view(row))
             if len(out) == limit:
                 return out, out[-1]["id"]
+        if read >= SCAN_BUDGET:
+            return out, keys.user_id(row["RowKey"])
     return out, None
+
+
+def group_names(storage: Storage, tenant_id: str, user_ids: list[str]) -> dict[str, list[str]]:
+    """The display names of each user's groups: what a page of employees shows. A page's ids are
+    consecutive in id order, so their member-of rows (`R:<user>:<group>`) lie in one key range: one
+    keys-only query (more pages only for many memberships), then one point read per distinct group."""
+    if not user_ids:
+        return {}
+    wanted = set(user_ids)
+    low = keys.member_of_prefix(min(user_ids))
+    high = keys.prefix_range(keys.member_of_prefix(max(user_ids)))[1]
+    group_ids: dict[str, list[str]] = {u: [] for u in user_ids}
+    for row in storage.directory.query(tenant_id, low=low, high=high, select=["RowKey"], page_size=1000):
+        group, user = keys.member_pair(row["RowKey"])
+        if user in wanted:
+            group_ids[user].append(group)
+    distinct = sorted({g for ids in group_ids.values() for g in ids})
+    rows = map_parallel(lambda g: storage.directory.get(tenant_id, keys.group_key(g)), distinct)
+    names = {g: row.get("displayName") or g for g, row in zip(distinct, rows, strict=True) if row is not None}
+    return {u: sorted(names[g] for g in ids if g in names) for u, ids in group_ids.items()}
 
 
 def _get(storage: Storage, tenant_id: str, user_id: str) -> Row:
@@ -233,3 +282,12 @@ def delete_employee(
     except EtagMismatch as exc:
         raise Conflict("The employee changed while this ran; retry.") from exc
     return {**view(row), "deleted": True}
+
+
+def count_with_status(storage: Storage, tenant_id: str, status: str) -> int:
+    """How many employees have this status (the "Invite all staged" confirmation): reads only the status
+    column, 1,000 rows per call."""
+    if status not in STATUSES:
+        raise Invalid(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}.")
+    rows = storage.directory.query(tenant_id, prefix=keys.USER, select=["status"], page_size=1000)
+    return sum(1 for row in rows if (row.get("status") or STAGED) == status)

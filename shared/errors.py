@@ -19,3 +19,11 @@ class Invalid(DomainError, ValueError):
 
 class Conflict(DomainError):
     """The object's current state does not allow the operation, or it changed meanwhile (HTTP 409)."""
+
+
+class Unauthenticated(DomainError):
+    """No valid sign-in (HTTP 401): the console without a session, say."""
+
+
+class Forbidden(DomainError):
+    """Signed in, but not allowed to do this (HTTP 403)."""

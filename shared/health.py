@@ -104,3 +104,50 @@ def summary(storage: Storage, tenant_id: str) -> dict[str, Any]:
         "errorsLast24h": errors,
         "warnings": expiry_warnings(tenants.get_entity(storage, tenant_id)),
     }
+
+
+# --- recent SCIM errors -------------------------------------------------------------------------------
+# The last errors returned to Entra, with the exact status, scimType and detail it was sent, so an admin
+# can fix a mapping without reading logs. A bounded ring of rows `X:<slot>` next to the tenant (one write
+# per error, replaced in turn; several instances share the slots, so it stays bounded, not exact): never a
+# request body, and no detail for requests that carried a filter (parser messages quote filter values).
+ERROR = "X:"
+ERROR_SLOTS = 20
+WITHHELD = "(detail withheld: the request carried a filter, whose values are not recorded)"
+_slots: dict[str, int] = {}
+
+
+def record_error(
+    storage: Storage,
+    tenant_id: str,
+    *,
+    method: str,
+    route: str,
+    status: int,
+    scim_type: str | None,
+    detail: str | None,
+    had_filter: bool,
+) -> None:
+    with _lock:
+        slot = _slots[tenant_id] = (_slots.get(tenant_id, int(uuid.uuid4().int % ERROR_SLOTS)) + 1) % ERROR_SLOTS
+    row: dict[str, Any] = {
+        "PartitionKey": tenant_pk(tenant_id),
+        "RowKey": f"{ERROR}{slot:02d}",
+        "time": clock.iso(),
+        "method": method,
+        "route": route[:200],
+        "status": status,
+        "scimType": scim_type or "",
+        "detail": WITHHELD if had_filter else (detail or "")[:1000],
+    }
+    storage.tenants.upsert(row, replace=True)
+
+
+def recent_errors(storage: Storage, tenant_id: str) -> list[dict[str, Any]]:
+    """The ring's errors, newest first (one query)."""
+    rows = storage.tenants.query(tenant_pk(tenant_id), prefix=ERROR)
+    errors = [
+        {k: row.get(k) or None for k in ("time", "method", "route", "scimType", "detail")} | {"status": row["status"]}
+        for row in rows
+    ]
+    return sorted(errors, key=lambda e: e["time"] or "", reverse=True)

@@ -78,12 +78,15 @@ def _token_pk(digest: str) -> str:
     return TOKEN_PREFIX + digest
 
 
-def public_base(public_base_url: str | None) -> str:
-    return (public_base_url or "http://127.0.0.1:7071").rstrip("/")
+DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:7071"  # the local host's default port (make run sets the real one)
 
 
-def tenant_url(public_base_url: str | None) -> str:
-    return public_base(public_base_url) + SCIM_PATH
+def public_base_url(configured: str | None) -> str:
+    return (configured or DEFAULT_PUBLIC_BASE_URL).rstrip("/")
+
+
+def tenant_url(configured_base_url: str | None) -> str:
+    return public_base_url(configured_base_url) + SCIM_PATH
 
 
 def copied_fields(tenant: Entity) -> Entity:
@@ -144,6 +147,7 @@ def view(tenant: Entity) -> dict[str, Any]:
         else None,
         "methods": sorted(methods_of(tenant)),
         "syncState": "stale" if tenant.get("stale") else "ok",
+        "entraTenantId": tenant.get("entraTenantId") or None,  # shared.console.tenant_links
     }
 
 
@@ -203,7 +207,7 @@ def _is_unicode_text(text: str) -> bool:
     return True
 
 
-def create_tenant(storage: Storage, name: str) -> tuple[dict[str, Any], str]:
+def create_tenant(storage: Storage, name: str, *, actor: str = ACTOR_ADMIN) -> tuple[dict[str, Any], str]:
     name = (name or "").strip()
     if not name:
         raise Invalid("A tenant needs a non-empty name.")
@@ -228,7 +232,7 @@ def create_tenant(storage: Storage, name: str) -> tuple[dict[str, Any], str]:
     _stage_token(storage, tenant_id, tenant["tokenHash"])
     storage.tenants.create(tenant)
     _activate_token(storage, tenant_id, tenant["tokenHash"])
-    audit.record(storage, tenant_id, ACTOR_ADMIN, "tenant.create", Target("Tenant", tenant_id, tenant["name"]))
+    audit.record(storage, tenant_id, actor, "tenant.create", Target("Tenant", tenant_id, tenant["name"]))
     return view(tenant), token
 
 
@@ -263,7 +267,9 @@ def authenticate(storage: Storage, token: str | None) -> TenantAuth | None:
     )
 
 
-def rotate_token(storage: Storage, tenant_id: str, grace_minutes: int = 0) -> tuple[dict[str, Any], str]:
+def rotate_token(
+    storage: Storage, tenant_id: str, grace_minutes: int = 0, *, actor: str = ACTOR_ADMIN
+) -> tuple[dict[str, Any], str]:
     """A new token. With `grace_minutes` 0 the previous one stops working before this returns (and for
     good); otherwise it keeps working until then (an expiry merged into its row: a crash anywhere after
     that merge leaves it dying on time). A token still in an earlier grace period stops at once."""
@@ -296,7 +302,7 @@ def rotate_token(storage: Storage, tenant_id: str, grace_minutes: int = 0) -> tu
         audit.record(
             storage,
             tenant_id,
-            ACTOR_ADMIN,
+            actor,
             "token.rotate",
             Target("Token", tenant_id, tenant["tokenHint"]),
             details={"graceMinutes": grace_minutes} if grace_minutes else None,
@@ -357,7 +363,7 @@ def _switch(
     return tenant, True
 
 
-def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, Any]:
+def set_enabled(storage: Storage, tenant_id: str, enabled: bool, *, actor: str = ACTOR_ADMIN) -> dict[str, Any]:
     """Disabling stops every method at once: the bearer token (and its grace row) and all access tokens."""
 
     def change(tenant: Entity) -> None:
@@ -368,7 +374,7 @@ def set_enabled(storage: Storage, tenant_id: str, enabled: bool) -> dict[str, An
     if not enabled:  # revoke again even if it was off already: repairs what a crash mid-disable left
         _revoke(storage, tenant["tokenHash"])
         revoke_access(storage, tenant_id, lambda source: True)
-    audit.record(storage, tenant_id, ACTOR_ADMIN, action, Target("Tenant", tenant_id, tenant["name"]))
+    audit.record(storage, tenant_id, actor, action, Target("Tenant", tenant_id, tenant["name"]))
     return view(tenant)
 
 
@@ -435,7 +441,12 @@ def _merge_token_row(storage: Storage, digest: str, fields: Entity) -> None:
 
 
 def update_settings(
-    storage: Storage, tenant_id: str, *, auto_invite: bool | None = None, retention_days: int | None = None
+    storage: Storage,
+    tenant_id: str,
+    *,
+    auto_invite: bool | None = None,
+    retention_days: int | None = None,
+    actor: str = ACTOR_ADMIN,
 ) -> dict[str, Any]:
     if retention_days is not None and not 1 <= retention_days <= 3650:
         raise Invalid("retentionDays must be between 1 and 3650.")
@@ -460,7 +471,7 @@ def update_settings(
         audit.record(
             storage,
             tenant_id,
-            ACTOR_ADMIN,
+            actor,
             "settings.update",
             Target("Tenant", tenant_id, tenant["name"]),
             changed=changed,

@@ -16,9 +16,13 @@ from shared.store.client import Storage, reset_default_storage
 from tests.support.scim import ScimClient
 from tools import processes
 
-# `frozen` (a settable clock) for every suite; `receiver`: a loopback webhook endpoint that checks signatures;
-# the session's capture SMTP server (tests/support/mail.py)
-pytest_plugins = ["tests.support.fixtures_reconcile", "tests.support.webhook_receiver", "tests.support.mail"]
+pytest_plugins = [
+    "tests.support.fixtures_reconcile",  # `frozen` (a settable clock) for every suite
+    "tests.support.webhook_receiver",  # `receiver`: a loopback webhook endpoint that checks signatures
+    "tests.support.mail",  # the session's capture SMTP server
+    "tests.support.console",  # signed-in console clients
+    "tests.support.browser",  # Chromium through Playwright, or one loud skip line
+]
 
 
 @pytest.fixture(scope="session")

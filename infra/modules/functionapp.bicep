@@ -78,6 +78,12 @@ param smtpStartTls bool
 @description('Key Vault secret URI of the SMTP password; empty for none.')
 param smtpPasswordSecretUri string
 
+@description('Admin console: client id of its Entra app registration (in-app ID token validation; see docs/deploy.md).')
+param consoleEntraClientId string
+
+@description('Admin console: the Entra tenant operators sign in to.')
+param consoleOperatorTenantId string
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225:Zone redundancy on Flex Consumption is a regional opt-in not offered in every region; enable it per environment.
   name: planName
@@ -179,6 +185,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     SCIM_SMTP_USERNAME: smtpUsername
     SCIM_SMTP_STARTTLS: smtpStartTls ? 'true' : 'false'
     SCIM_SMTP_PASSWORD: empty(smtpPasswordSecretUri) ? '' : '@Microsoft.KeyVault(SecretUri=${smtpPasswordSecretUri})'
+    CONSOLE_ENTRA_CLIENT_ID: consoleEntraClientId
+    CONSOLE_OPERATOR_TENANT_ID: consoleOperatorTenantId
   }
 }
 

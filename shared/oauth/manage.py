@@ -16,7 +16,7 @@ TOKEN_PATH = "/oauth2/token"
 
 def token_endpoint() -> str:
     """SCIM_PUBLIC_BASE_URL + /oauth2/token: the Token URL an admin pastes into Entra."""
-    return tenants.public_base(process_settings().public_base_url) + TOKEN_PATH
+    return tenants.public_base_url(process_settings().public_base_url) + TOKEN_PATH
 
 
 def _client(tenant: Entity) -> dict[str, Any]:

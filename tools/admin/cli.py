@@ -16,7 +16,7 @@ from shared import admin, reconcile, tenants
 from shared.errors import DomainError
 from shared.events import delivery
 from shared.store.client import Storage, default_storage
-from tools.admin import invitations, oauth, webhooks
+from tools.admin import console, invitations, oauth, webhooks
 from tools.cli_types import positive_int
 
 DEMO_FILE = Path(".azurite/demo-tenant.json")
@@ -34,12 +34,20 @@ def _demo(storage: Storage) -> dict[str, Any]:
     if DEMO_FILE.exists():
         saved = json.loads(DEMO_FILE.read_text())
         if tenants.authenticate(storage, saved.get("token")) is not None:
-            return {**saved, "tenantUrl": admin.public_tenant_url()}
+            return {**saved, "tenantUrl": admin.public_tenant_url(), "consoleUrl": _console(storage, saved)}
     created = admin.create_tenant(storage, "Demo organisation")
     DEMO_FILE.parent.mkdir(parents=True, exist_ok=True)
     DEMO_FILE.write_text(json.dumps({k: created[k] for k in ("tenantId", "tenantUrl", "token")}))
     DEMO_FILE.chmod(0o600)
-    return created
+    return {**created, "consoleUrl": _console(storage, created)}
+
+
+def _console(storage: Storage, demo: dict[str, Any]) -> str | None:
+    """A fresh one-time sign-in link for the demo tenant's admin (none against non-local storage)."""
+    try:
+        return str(console.sign_in_link(storage, demo["tenantId"])["url"])
+    except DomainError:
+        return None
 
 
 def _reconcile(storage: Storage, args: argparse.Namespace) -> Any:
@@ -110,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retention-days", type=positive_int, help="days archived employees are kept")
     with_tenant(leaf(tenant, "health", lambda s, a: admin.tenant_health(s, a.tenant), "integration health"))
     oauth.register(tenant, leaf, with_tenant, _on_off)
+    p = with_tenant(leaf(tenant, "link", console.link, "link an Entra tenant: its admins manage this tenant"))
+    p.add_argument("--entra-tenant-id", required=True, help="the customer's Entra tenant id (tid)")
+    p.add_argument("--admin-group-id", help="object id of an Entra group whose members are admins too")
 
     emp = groups.add_parser("employees", help="the employee lifecycle").add_subparsers(dest="action", required=True)
     p = with_tenant(
@@ -187,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=positive_int, default=20)
 
     webhooks.register(groups, leaf)
+    p = leaf(groups, "console-link", lambda s, a: console.sign_in_link(s, a.tenant), "one-time console sign-in link")
+    p.add_argument("--tenant", help="sign in as this tenant's admin (default: as an operator)")
     leaf(
         groups, "demo", lambda s, a: _demo(s), "make sure the local demo tenant exists; print its Tenant URL and token"
     )
