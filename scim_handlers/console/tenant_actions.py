@@ -51,11 +51,15 @@ def _invite(request: Request) -> Reply:
     ids = body.get("ids")
     if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
         raise Invalid("ids must be a list of employee ids.")
+    confirm = body.get("confirmCount")
+    if confirm is not None and (isinstance(confirm, bool) or not isinstance(confirm, int)):
+        raise Invalid("confirmCount must be the number of staged employees the confirmation showed.")
     invited = admin.invite(
         request.storage,
         request.tenant_id,
         ids=ids,
         all_staged=bool(_bool(body, "allStaged")),
+        confirm_count=confirm,
         actor=request.principal.actor,
     )
     return Reply(200, {"employees": [{"id": e["id"], "status": e["status"]} for e in invited]})

@@ -109,7 +109,9 @@ def _target(tenant: Entity) -> Target:
     return Target("Tenant", tenant["tenantId"], tenant["name"])
 
 
-def create_secret(storage: Storage, tenant_id: str, expires_days: int = DEFAULT_SECRET_DAYS) -> tuple[Secret, str]:
+def create_secret(
+    storage: Storage, tenant_id: str, expires_days: int = DEFAULT_SECRET_DAYS, *, actor: str = ACTOR_ADMIN
+) -> tuple[Secret, str]:
     """A new secret (returned once, in clear, with its record); refused while two are active."""
     if not MIN_SECRET_DAYS <= expires_days <= MAX_SECRET_DAYS:
         raise Invalid(f"expiresDays must be between {MIN_SECRET_DAYS} and {MAX_SECRET_DAYS}.")
@@ -130,13 +132,11 @@ def create_secret(storage: Storage, tenant_id: str, expires_days: int = DEFAULT_
         _store_secrets(tenant, [*active, record])
 
     tenant, _ = _write(storage, tenant_id, change)
-    audit.record(
-        storage, tenant_id, ACTOR_ADMIN, "oauth.secret.create", _target(tenant), details={"secretId": record.id}
-    )
+    audit.record(storage, tenant_id, actor, "oauth.secret.create", _target(tenant), details={"secretId": record.id})
     return record, value
 
 
-def revoke_secret(storage: Storage, tenant_id: str, secret_id: str) -> Secret | None:
+def revoke_secret(storage: Storage, tenant_id: str, secret_id: str, *, actor: str = ACTOR_ADMIN) -> Secret | None:
     """Remove the secret, then delete the access tokens issued from it (after the write: an issuer re-reads
     the tenant after publishing, so either this sees its index row or it sees the secret gone). Repeating a
     revocation that crashed after the write still deletes what is left (then None: the secret was gone)."""
@@ -152,7 +152,7 @@ def revoke_secret(storage: Storage, tenant_id: str, secret_id: str) -> Secret | 
     if removed is None and not tokens:
         raise NotFound(f"Secret {secret_id!r} not found.")
     details = {"secretId": secret_id, "accessTokens": tokens}
-    audit.record(storage, tenant_id, ACTOR_ADMIN, "oauth.secret.revoke", _target(tenant), details=details)
+    audit.record(storage, tenant_id, actor, "oauth.secret.revoke", _target(tenant), details=details)
     return removed
 
 
@@ -169,7 +169,16 @@ def note_use(storage: Storage, tenant: Entity, used: Secret) -> None:
         pass
 
 
-def set_federation(storage: Storage, tenant_id: str, issuer: str, jwks_url: str, subject: str, audience: str) -> Entity:
+def set_federation(
+    storage: Storage,
+    tenant_id: str,
+    issuer: str,
+    jwks_url: str,
+    subject: str,
+    audience: str,
+    *,
+    actor: str = ACTOR_ADMIN,
+) -> Entity:
     # Imported here: the JOSE stack is needed only when federation is configured or used (cold start).
     from shared.oauth.federation import check_federation
 
@@ -185,7 +194,7 @@ def set_federation(storage: Storage, tenant_id: str, issuer: str, jwks_url: str,
         tenant["federation"] = json.dumps(config, separators=(",", ":"))
 
     tenant, _ = _write(storage, tenant_id, change)
-    audit.record(storage, tenant_id, ACTOR_ADMIN, "oauth.federation.update", _target(tenant), changed=sorted(config))
+    audit.record(storage, tenant_id, actor, "oauth.federation.update", _target(tenant), changed=sorted(config))
     return tenant
 
 

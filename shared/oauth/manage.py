@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared import tenants
+from shared.audit import ACTOR_ADMIN
 from shared.config import process_settings
 from shared.oauth import clients
 from shared.store.client import Storage
@@ -40,9 +41,11 @@ def show(storage: Storage, tenant_id: str) -> dict[str, Any]:
     return view(tenants.get_entity(storage, tenant_id))
 
 
-def create_secret(storage: Storage, tenant_id: str, expires_days: int = clients.DEFAULT_SECRET_DAYS) -> dict[str, Any]:
+def create_secret(
+    storage: Storage, tenant_id: str, expires_days: int = clients.DEFAULT_SECRET_DAYS, *, actor: str = ACTOR_ADMIN
+) -> dict[str, Any]:
     """The contract's shape: clientId, clientSecret (shown this once), secretId, tokenEndpoint, expires."""
-    record, value = clients.create_secret(storage, tenant_id, expires_days)
+    record, value = clients.create_secret(storage, tenant_id, expires_days, actor=actor)
     return {
         "clientId": tenant_id,
         "clientSecret": value,
@@ -52,16 +55,23 @@ def create_secret(storage: Storage, tenant_id: str, expires_days: int = clients.
     }
 
 
-def revoke_secret(storage: Storage, tenant_id: str, secret_id: str) -> dict[str, Any]:
-    removed = clients.revoke_secret(storage, tenant_id, secret_id)
+def revoke_secret(storage: Storage, tenant_id: str, secret_id: str, *, actor: str = ACTOR_ADMIN) -> dict[str, Any]:
+    removed = clients.revoke_secret(storage, tenant_id, secret_id, actor=actor)
     return {"clientId": tenant_id, "secretId": secret_id, "hint": removed.hint if removed else None, "revoked": True}
 
 
 def set_federation(
-    storage: Storage, tenant_id: str, *, issuer: str, jwks_url: str, subject: str, audience: str
+    storage: Storage,
+    tenant_id: str,
+    *,
+    issuer: str,
+    jwks_url: str,
+    subject: str,
+    audience: str,
+    actor: str = ACTOR_ADMIN,
 ) -> dict[str, Any]:
     """The contract's shape: the two values Entra needs back, clientId and tokenEndpoint."""
-    return _client(clients.set_federation(storage, tenant_id, issuer, jwks_url, subject, audience))
+    return _client(clients.set_federation(storage, tenant_id, issuer, jwks_url, subject, audience, actor=actor))
 
 
 def settings(storage: Storage, tenant_id: str, *, access_token_minutes: int | None = None) -> dict[str, Any]:

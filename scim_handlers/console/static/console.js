@@ -33,11 +33,14 @@ async function guarded(action) {
   try { await action(); } catch (error) { say(error.message); }
 }
 
-function markInvited(ids) {
-  for (const id of ids) {
+// The status the server answered: "invited" once the mail channel accepted it, else still "staged"
+// (queued, or failed and retrying: the Invitations page shows which and why).
+function markInvited(employees) {
+  for (const { id, status } of employees) {
     const row = document.querySelector(`tr[data-id="${CSS.escape(id)}"]`);
     if (!row) continue;
-    row.querySelector("[data-cell-status]").textContent = "invited";
+    row.querySelector("[data-cell-status]").textContent = status;
+    if (status !== "invited") continue;
     row.querySelector("[data-cell-actions]").textContent = "";
     const box = row.querySelector("[data-select]");
     if (box) box.remove();
@@ -85,8 +88,9 @@ document.addEventListener("click", (event) => {
   } else if (d.inviteOne !== undefined) {
     guarded(async () => {
       const result = await call(d.url, { ids: [d.inviteOne] });
-      markInvited(result.employees.map((e) => e.id));
-      say("Invitation sent.");
+      markInvited(result.employees);
+      const invited = result.employees.every((e) => e.status === "invited");
+      say(invited ? "Invitation sent." : "Invitation queued: delivery is retried, see Invitations.");
     });
   } else if (d.inviteSelected !== undefined) {
     guarded(async () => {
@@ -94,7 +98,7 @@ document.addEventListener("click", (event) => {
       if (ids.length === 0) { say("Select the employees to invite first."); return; }
       if (!(await confirmed(`Send an invitation to ${ids.length} selected employee(s)?`, "Send"))) return;
       const result = await call(d.url, { ids });
-      markInvited(result.employees.map((e) => e.id));
+      markInvited(result.employees);
       say(`${result.employees.length} invitation(s) sent.`);
     });
   } else if (d.inviteAll !== undefined) {
@@ -102,9 +106,14 @@ document.addEventListener("click", (event) => {
       const { staged } = await call(d.countUrl, null, "GET");
       if (staged === 0) { say("No staged employees to invite."); return; }
       if (!(await confirmed(`Send an invitation to all ${staged} staged employees?`, "Send"))) return;
-      const result = await call(d.url, { allStaged: true });
-      markInvited(result.employees.map((e) => e.id));
+      const result = await call(d.url, { allStaged: true, confirmCount: staged });
+      markInvited(result.employees);
       say(`${result.employees.length} invitation(s) sent.`);
+    });
+  } else if (d.actionUrl !== undefined) {
+    guarded(async () => {
+      if (d.confirm && !(await confirmed(d.confirm, target.textContent.trim()))) return;
+      reveal(await call(d.actionUrl), d);
     });
   } else if (d.delete !== undefined) {
     guarded(async () => {
@@ -116,13 +125,23 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// Actions whose answer holds a secret shown once (a client secret, a webhook signing secret) put it in a
+// read-only field; the others reload the page to show the new state.
+function reveal(result, d) {
+  if (!d.reveal) { window.location.reload(); return; }
+  document.getElementById(d.reveal).value = result[d.revealKey];
+  document.querySelector(`[data-reveal-box="${d.reveal}"]`).hidden = false;
+  say("Copy it now: it is shown only once. Reload the page to see the list.");
+}
+
 document.addEventListener("submit", (event) => {
   const form = event.target;
   if (!form.dataset.api) return;
   event.preventDefault();
   guarded(async () => {
-    await call(form.dataset.api, formBody(form));
-    if (form.dataset.then === "reload") window.location.reload();
+    const result = await call(form.dataset.api, formBody(form));
+    if (form.dataset.reveal) reveal(result, form.dataset);
+    else if (form.dataset.then === "reload") window.location.reload();
     else say("Saved.");
   });
 });
