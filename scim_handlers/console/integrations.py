@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from scim_handlers.console.render import render_page
-from scim_handlers.console.web import Reply, Request, html, register
-from shared import admin, invitations, tenants
+from scim_handlers.console.tenant_pages import render_tenant_page
+from scim_handlers.console.web import Reply, Request, register
+from shared import admin, invitations
 from shared.errors import Invalid
 from shared.events import service as webhooks
 from shared.oauth import manage
@@ -33,16 +33,13 @@ def _text(body: dict[str, Any], name: str) -> str:
 
 def _connections(request: Request) -> Reply:
     s, t = request.storage, request.tenant_id
-    return html(
-        render_page(
-            "connections.html",
-            request.session,
-            tenant=tenants.get_tenant(s, t),
-            section="settings",
-            tenant_url=admin.public_tenant_url(),
-            oauth=manage.show(s, t),
-            webhooks=webhooks.list_webhooks(s, t),
-        )
+    return render_tenant_page(
+        request,
+        "connections.html",
+        "settings",
+        tenant_url=admin.public_tenant_url(),
+        oauth=manage.show(s, t),
+        webhooks=webhooks.list_webhooks(s, t),
     )
 
 
@@ -52,16 +49,8 @@ def _invitations(request: Request) -> Reply:
         raise Invalid(f"Unknown invitation state {state!r}; use one of {', '.join(INVITATION_STATES)}.")
     s, t = request.storage, request.tenant_id
     sent = sorted(admin.outbox(s, t, state=state), key=lambda i: i.get("created") or "", reverse=True)
-    return html(
-        render_page(
-            "invitations.html",
-            request.session,
-            tenant=tenants.get_tenant(s, t),
-            section="invitations",
-            invitations=sent,
-            states=INVITATION_STATES,
-            state=state or "",
-        )
+    return render_tenant_page(
+        request, "invitations.html", "invitations", invitations=sent, states=INVITATION_STATES, state=state or ""
     )
 
 

@@ -11,14 +11,15 @@ from shared.lifecycle import STATUSES
 PAGE_SIZE = 50
 
 
-def _render(request: Request, template: str, section: str, **context: object) -> Reply:
+def render_tenant_page(request: Request, template: str, section: str, **context: object) -> Reply:
+    """A page of the tenant's screens: the sidebar needs the tenant, `section` marks where the page sits."""
     tenant = tenants.get_tenant(request.storage, request.tenant_id)
     return html(render_page(template, request.session, tenant=tenant, section=section, **context))
 
 
 def _dashboard(request: Request) -> Reply:
     s, t = request.storage, request.tenant_id
-    return _render(
+    return render_tenant_page(
         request,
         "dashboard.html",
         "dashboard",
@@ -29,7 +30,7 @@ def _dashboard(request: Request) -> Reply:
 
 
 def _settings(request: Request) -> Reply:
-    return _render(request, "settings.html", "settings", tenant_url=admin.public_tenant_url())
+    return render_tenant_page(request, "settings.html", "settings", tenant_url=admin.public_tenant_url())
 
 
 def _employees(request: Request) -> Reply:
@@ -44,7 +45,7 @@ def _employees(request: Request) -> Reply:
     )
     rows = result["employees"]
     groups = employees.group_names(request.storage, request.tenant_id, [r["id"] for r in rows])
-    return _render(
+    return render_tenant_page(
         request,
         "employees.html",
         "employees",
@@ -61,7 +62,7 @@ def _groups(request: Request) -> Reply:
     items, after = group_views.list_groups(
         request.storage, request.tenant_id, limit=PAGE_SIZE, continuation=request.param("after")
     )
-    return _render(request, "groups.html", "groups", groups=items, after=after)
+    return render_tenant_page(request, "groups.html", "groups", groups=items, after=after)
 
 
 def _group(request: Request) -> Reply:
@@ -72,7 +73,7 @@ def _group(request: Request) -> Reply:
         limit=PAGE_SIZE,
         continuation=request.param("after"),
     )
-    return _render(request, "group.html", "groups", group=group)
+    return render_tenant_page(request, "group.html", "groups", group=group)
 
 
 def _audit(request: Request) -> Reply:
@@ -86,7 +87,7 @@ def _audit(request: Request) -> Reply:
         until=_as_iso(until),
         continuation=request.param("after"),
     )
-    return _render(
+    return render_tenant_page(
         request,
         "audit.html",
         "audit",

@@ -21,6 +21,20 @@ SUBJECT = "provisioning-workload"
 AUDIENCE = "api://scim-rehearsal"
 
 
+def federate(storage, tenant_id: str) -> int:
+    """Configure the rehearsal issuer for the tenant; returns the loopback port the simulator serves its JWKS on."""
+    port = processes.free_port()
+    manage.set_federation(
+        storage,
+        tenant_id,
+        issuer=REHEARSAL_ISSUER,
+        jwks_url=f"http://127.0.0.1:{port}/jwks.json",
+        subject=SUBJECT,
+        audience=AUDIENCE,
+    )
+    return port
+
+
 def new_key(path: Path) -> Path:
     assert keys.main(["--key", str(path)], stdout=io.StringIO()) == 0  # what an admin runs to rehearse
     return path
@@ -60,15 +74,7 @@ def test_full_cycle_with_client_credentials(tmp_path, live_server, tenant_storag
 
 def test_full_cycle_with_workload_identity_federation(tmp_path, live_server, tenant_storage, scim_tenant):
     tid = scim_tenant["tenantId"]
-    port = processes.free_port()
-    manage.set_federation(
-        tenant_storage,
-        tid,
-        issuer=REHEARSAL_ISSUER,
-        jwks_url=f"http://127.0.0.1:{port}/jwks.json",
-        subject=SUBJECT,
-        audience=AUDIENCE,
-    )
+    port = federate(tenant_storage, tid)
     manage.set_methods(tenant_storage, tid, {"bearer": False, "federation": True})
     key = new_key(tmp_path / "federation.pem")
     code, result, _ = run(
@@ -84,15 +90,7 @@ def test_full_cycle_with_workload_identity_federation(tmp_path, live_server, ten
 
 def test_a_cycle_with_the_wrong_subject_provisions_nothing(tmp_path, live_server, tenant_storage, scim_tenant):
     tid = scim_tenant["tenantId"]
-    port = processes.free_port()
-    manage.set_federation(
-        tenant_storage,
-        tid,
-        issuer=REHEARSAL_ISSUER,
-        jwks_url=f"http://127.0.0.1:{port}/jwks.json",
-        subject=SUBJECT,
-        audience=AUDIENCE,
-    )
+    port = federate(tenant_storage, tid)
     manage.set_methods(tenant_storage, tid, {"federation": True})
     code, result, _ = run(
         tmp_path / "directory.json",
