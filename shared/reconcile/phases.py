@@ -130,8 +130,11 @@ def _deliver(work: Work, resume_point: str | None) -> str | None:
 def _webhooks(work: Work, resume_point: str | None) -> str | None:
     """Change events: the outbox fanned out, deliveries whose backoff is over (shared.events.delivery)."""
     work.webhooks.update(delivery.dispatch(work.storage, work.tenant_id, seconds=WEBHOOK_SECONDS))
-    # Heals the flag a race between endpoint changes left wrong (tenants.set_webhooks); a no-op read otherwise.
-    tenants.set_webhooks(work.storage, work.tenant_id, bool(endpoints.rows(work.storage, work.tenant_id)))
+    # Heals the flag a race between endpoint changes left wrong (tenants.set_webhooks). The cycle's tenant
+    # row decides whether to write, so an agreeing flag costs no second tenant read.
+    present = bool(endpoints.rows(work.storage, work.tenant_id))
+    if bool(work.tenant.get("webhooks", False)) != present:
+        tenants.set_webhooks(work.storage, work.tenant_id, present)
     return None
 
 
